@@ -1,0 +1,101 @@
+/*
+ * Internals shared by the core files: the private handle, the header codec
+ * and the slot protocol. Pure C11; the OS is reached through platform.h.
+ */
+#ifndef MMP_CORE_H
+#define MMP_CORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "mmpool.h"
+#include "platform.h"
+
+/*
+ * A handle. Geometry is copied out of the header once, after the header was
+ * validated, and only these private copies are used to compute addresses:
+ * another process that scribbles over the header cannot move us outside the
+ * mapping.
+ */
+struct mmpool {
+    mmp__file *file;
+    unsigned char *base; /* the mapping */
+    uint64_t map_size;
+    mmp__header *hdr;
+    mmp__entry *entry; /* our entry in the handle table */
+    mmp__slot *slots;
+    unsigned char *data;
+    uint64_t capacity;
+    uint64_t stride;
+    uint32_t count;
+    uint32_t index;  /* our entry's index */
+    uint64_t pin;    /* 1 << index: our bit in slot state words */
+    uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
+    uint32_t read_mode;
+    uint64_t cursor;     /* seq of the last frame this handle returned */
+    int64_t write_slot;  /* slot of our write loan, -1 if none */
+    uint64_t *loans;     /* per slot: seq of our read loan there, 0 = none */
+    uint64_t pid;        /* process that opened the handle */
+    _Atomic int interrupt; /* set by mmpool_interrupt() */
+    char format[MMPOOL_FORMAT_MAX + 1];
+};
+
+/* header.c: building and checking the immutable header. */
+typedef struct mmp__geometry {
+    uint64_t capacity;
+    uint32_t count;
+    uint64_t stride;
+    uint64_t data_offset;
+    uint64_t file_size;
+} mmp__geometry;
+
+/* Computes the geometry of a pool; MMPOOL_EINVAL if out of range or if a
+ * size would overflow. */
+int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count);
+/* Fills a zeroed header for a new pool. */
+void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format,
+                      uint64_t created_ns);
+/* Checks a header copied out of a file of file_size bytes and returns its
+ * geometry. MMPOOL_EFORMAT for anything not exactly right. */
+int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g);
+
+/* slots.c: the lock-free slot protocol (see docs/format.md). */
+/* Claims the oldest free slot for writing; -1 if every slot is held. */
+int64_t mmp__slot_claim(mmpool *p);
+/* Publishes the claimed slot as the next seq. */
+void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len);
+/* Gives the claimed slot back empty. */
+void mmp__slot_abort(mmpool *p, int64_t slot);
+/* Pins the frame a read should return next (per read mode and cursor).
+ * Returns the slot and fills seq, or -1 if there is no new frame. */
+int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq);
+/* Drops our pin on slot. */
+void mmp__slot_unpin(mmpool *p, int64_t slot);
+/* Empties every slot nobody holds. */
+void mmp__slot_flush(mmpool *p);
+/* Clears whatever the handle-table entry index still holds: pins, a write
+ * claim, waiter bits, the commit lock. Called when an entry is taken over. */
+void mmp__slot_clear_entry(mmpool *p, uint32_t index);
+
+/* pool.c */
+/* File byte whose lock marks handle-table entry index as taken. */
+static inline uint64_t mmp__entry_lock_byte(uint32_t index) {
+    return MMP__HANDLES_OFFSET + (uint64_t)index * sizeof(mmp__entry);
+}
+/* If entry index belongs to no live handle, clears what it still holds and
+ * frees it. Never touches our own entry or a live one. */
+void mmp__reclaim_entry(mmpool *p, uint32_t index);
+/* mmp__reclaim_entry() for every entry but ours. */
+void mmp__reclaim_dead(mmpool *p);
+
+/* io.c */
+/* Wakes writers waiting for a free slot, if there are any. */
+void mmp__notify_slot_freed(mmpool *p);
+
+static inline unsigned char *mmp__slot_data(const mmpool *p, int64_t slot) {
+    return p->data + (uint64_t)slot * p->stride;
+}
+
+#endif /* MMP_CORE_H */

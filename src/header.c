@@ -1,0 +1,104 @@
+/* The immutable part of the pool header: geometry, building, checking. */
+#include <string.h>
+
+#include "core.h"
+
+/* Largest file a pool may need: keeps every offset a valid signed 64-bit
+ * file offset with room to spare. */
+#define MMP__MAX_FILE_SIZE (UINT64_C(1) << 62)
+
+static uint64_t checksum(const void *bytes, size_t len) {
+    /* FNV-1a 64: cheap, byte-order independent, catches a scribbled or
+     * half-written header; it is no defence against a forger, and need not
+     * be, since every field is range-checked as well. */
+    const unsigned char *b = bytes;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count) {
+    if (capacity == 0 || count == 0 || count > MMPOOL_MAX_SLOTS) {
+        return MMPOOL_EINVAL;
+    }
+    if (capacity > MMP__MAX_FILE_SIZE) {
+        return MMPOOL_EINVAL;
+    }
+    uint64_t stride = (capacity + MMP__PAGE - 1) / MMP__PAGE * MMP__PAGE;
+    uint64_t table = MMP__SLOTS_OFFSET + (uint64_t)count * sizeof(mmp__slot);
+    uint64_t data_offset = (table + MMP__PAGE - 1) / MMP__PAGE * MMP__PAGE;
+    /* count <= MMPOOL_MAX_SLOTS and stride <= 2^62, so this division-based
+     * test is the whole overflow check. */
+    if (stride > (MMP__MAX_FILE_SIZE - data_offset) / count) {
+        return MMPOOL_EINVAL;
+    }
+    g->capacity = capacity;
+    g->count = count;
+    g->stride = stride;
+    g->data_offset = data_offset;
+    g->file_size = data_offset + stride * count;
+    return 0;
+}
+
+void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format,
+                      uint64_t created_ns) {
+    memcpy(h->magic, MMP__MAGIC, sizeof h->magic);
+    h->version_major = MMP__VERSION_MAJOR;
+    h->version_minor = MMP__VERSION_MINOR;
+    h->byte_order = MMP__BYTE_ORDER;
+    h->slot_capacity = g->capacity;
+    h->slot_count = g->count;
+    h->handle_count = MMP__HANDLES;
+    h->slot_stride = g->stride;
+    h->data_offset = g->data_offset;
+    h->file_size = g->file_size;
+    h->created_ns = created_ns;
+    h->handles_offset = MMP__HANDLES_OFFSET;
+    h->slots_offset = MMP__SLOTS_OFFSET;
+    if (format != NULL) {
+        memcpy(h->format, format, strlen(format));
+    }
+    h->checksum = checksum(h, MMP__CHECKSUMMED);
+}
+
+int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g) {
+    if (memcmp(h->magic, MMP__MAGIC, sizeof h->magic) != 0) {
+        return MMPOOL_EFORMAT;
+    }
+    /* A pool made on a machine of the other byte order cannot be shared
+     * through memory anyway. */
+    if (h->byte_order != MMP__BYTE_ORDER) {
+        return MMPOOL_EFORMAT;
+    }
+    /* A newer minor version only adds meaning to reserved bytes; a newer
+     * major changes what we would misread. */
+    if (h->version_major != MMP__VERSION_MAJOR) {
+        return MMPOOL_EFORMAT;
+    }
+    if (h->checksum != checksum(h, MMP__CHECKSUMMED)) {
+        return MMPOOL_EFORMAT;
+    }
+    /* Recompute the geometry from capacity and count alone and demand that
+     * the stored offsets agree: nothing stored is used to address memory. */
+    mmp__geometry want;
+    if (mmp__geometry_make(&want, h->slot_capacity, h->slot_count) != 0) {
+        return MMPOOL_EFORMAT;
+    }
+    if (h->handle_count != MMP__HANDLES || h->handles_offset != MMP__HANDLES_OFFSET ||
+        h->slots_offset != MMP__SLOTS_OFFSET || h->slot_stride != want.stride ||
+        h->data_offset != want.data_offset || h->file_size != want.file_size) {
+        return MMPOOL_EFORMAT;
+    }
+    /* Mapping past the end of the file would fault on first touch. */
+    if (file_size < want.file_size) {
+        return MMPOOL_EFORMAT;
+    }
+    if (memchr(h->format, '\0', sizeof h->format) == NULL) {
+        return MMPOOL_EFORMAT;
+    }
+    *g = want;
+    return 0;
+}

@@ -1,0 +1,326 @@
+/*
+ * Reads, writes, loans and the waits between them. A wait registers the
+ * handle's bit in a waiter mask and sleeps on a futex-style word; the other
+ * side bumps the word and wakes only when the mask is non-zero, so a writer
+ * makes no system call while nobody waits.
+ */
+#include <string.h>
+
+#include "core.h"
+
+/* Longest single sleep: waiters look again at least this often, so a holder
+ * that died without waking anyone cannot leave them asleep for long. */
+#define MMP__WAIT_SLICE_MS 100
+
+typedef int (*mmp__attempt)(mmpool *p, void *ctx);
+
+static int check_timeout(int timeout_ms) {
+    return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
+}
+
+static bool retired(const mmpool *p) {
+    return atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0;
+}
+
+static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
+    /* seq_cst fence: orders our state change (a commit, an unpin) before
+     * the load of the waiter mask. The waiter fences between setting its
+     * bit and re-checking the state, so one of the two sees the other. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(waiters, memory_order_relaxed) != 0) {
+        /* release: a waiter that reads the new word value sees our change. */
+        atomic_fetch_add_explicit(word, 1, memory_order_release);
+        mmp__wake_all(p->file, word);
+    }
+}
+
+void mmp__notify_slot_freed(mmpool *p) {
+    wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
+}
+
+static void notify_frame(mmpool *p) {
+    wake(p, &p->hdr->frame_word, &p->hdr->read_waiters);
+}
+
+/*
+ * Calls attempt until it returns something other than again, sleeping on
+ * word between tries, for at most timeout_ms.
+ */
+static int wait_loop(mmpool *p, int timeout_ms, int again, mmp__attempt attempt, void *ctx,
+                     _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
+    if (timeout_ms == 0) {
+        return attempt(p, ctx);
+    }
+    /* A pending interrupt cancels the next blocking call, even one that
+     * would not have had to wait. */
+    if (atomic_exchange(&p->interrupt, 0) != 0) {
+        return MMPOOL_ECANCELED;
+    }
+    int rc = attempt(p, ctx);
+    if (rc != again) {
+        return rc;
+    }
+    uint64_t deadline = mmp__monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint32_t bit = (uint32_t)1 << p->index;
+    atomic_fetch_or_explicit(waiters, bit, memory_order_relaxed);
+    for (;;) {
+        atomic_thread_fence(memory_order_seq_cst); /* see wake() */
+        uint32_t seen = atomic_load_explicit(word, memory_order_acquire);
+        if (atomic_exchange(&p->interrupt, 0) != 0) {
+            rc = MMPOOL_ECANCELED;
+            break;
+        }
+        rc = attempt(p, ctx);
+        if (rc != again) {
+            break;
+        }
+        int slice = MMP__WAIT_SLICE_MS;
+        if (timeout_ms != MMPOOL_WAIT_FOREVER) {
+            uint64_t now = mmp__monotonic_ns();
+            if (now >= deadline) {
+                rc = MMPOOL_ETIMEDOUT;
+                break;
+            }
+            uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
+            if (left_ms < (uint64_t)slice) {
+                slice = (int)left_ms;
+            }
+        }
+        if (mmp__wait(p->file, word, seen, slice) == MMPOOL_ETIMEDOUT) {
+            /* Nobody woke us for a whole slice: a holder may have died. */
+            mmp__reclaim_dead(p);
+        }
+    }
+    atomic_fetch_and_explicit(waiters, ~bit, memory_order_relaxed);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+static int try_claim(mmpool *p, void *ctx) {
+    if (retired(p)) {
+        return MMPOOL_ESTALE;
+    }
+    int64_t slot = mmp__slot_claim(p);
+    if (slot < 0) {
+        return MMPOOL_EBUSY;
+    }
+    *(int64_t *)ctx = slot;
+    return 0;
+}
+
+static int claim(mmpool *p, int timeout_ms, int64_t *slot) {
+    return wait_loop(p, timeout_ms, MMPOOL_EBUSY, try_claim, slot, &p->hdr->slot_word,
+                     &p->hdr->write_waiters);
+}
+
+static void commit(mmpool *p, int64_t slot, size_t len) {
+    mmp__slot_commit(p, slot, len);
+    if ((atomic_load_explicit(&p->entry->role, memory_order_relaxed) & MMP__ROLE_WRITE) == 0) {
+        atomic_fetch_or_explicit(&p->entry->role, MMP__ROLE_WRITE, memory_order_relaxed);
+    }
+    notify_frame(p);
+}
+
+int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
+    if (pool == NULL || (data == NULL && len != 0) || check_timeout(timeout_ms) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    if (len > pool->capacity) {
+        return MMPOOL_E2BIG;
+    }
+    int64_t slot;
+    int rc = claim(pool, timeout_ms, &slot);
+    if (rc != 0) {
+        return rc;
+    }
+    if (len != 0) {
+        memcpy(mmp__slot_data(pool, slot), data, len);
+    }
+    commit(pool, slot, len);
+    return 0;
+}
+
+int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
+    return mmpool_write(pool, data, len, 0);
+}
+
+int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms) {
+    if (pool == NULL || data == NULL || check_timeout(timeout_ms) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    if (pool->write_slot >= 0) {
+        return MMPOOL_EINVAL; /* one write loan per handle */
+    }
+    int64_t slot;
+    int rc = claim(pool, timeout_ms, &slot);
+    if (rc != 0) {
+        return rc;
+    }
+    pool->write_slot = slot;
+    *data = mmp__slot_data(pool, slot);
+    if (cap != NULL) {
+        *cap = (size_t)pool->capacity;
+    }
+    return 0;
+}
+
+int mmpool_write_commit(mmpool *pool, size_t len) {
+    if (pool == NULL || pool->write_slot < 0) {
+        return MMPOOL_EINVAL;
+    }
+    if (len > pool->capacity) {
+        return MMPOOL_E2BIG; /* the loan stays held */
+    }
+    int64_t slot = pool->write_slot;
+    pool->write_slot = -1;
+    if (retired(pool)) {
+        mmp__slot_abort(pool, slot);
+        return MMPOOL_ESTALE;
+    }
+    commit(pool, slot, len);
+    return 0;
+}
+
+int mmpool_write_abort(mmpool *pool) {
+    if (pool == NULL || pool->write_slot < 0) {
+        return MMPOOL_EINVAL;
+    }
+    mmp__slot_abort(pool, pool->write_slot);
+    pool->write_slot = -1;
+    mmp__notify_slot_freed(pool);
+    return 0;
+}
+
+/* ---- reading ---- */
+
+typedef struct read_ctx {
+    void *buf;         /* copy destination, or NULL for a loan */
+    size_t cap;
+    mmpool_frame *frame;
+    mmpool_view *view; /* loan destination, or NULL for a copy */
+} read_ctx;
+
+static void mark_read(mmpool *p) {
+    if ((atomic_load_explicit(&p->entry->role, memory_order_relaxed) & MMP__ROLE_READ) == 0) {
+        atomic_fetch_or_explicit(&p->entry->role, MMP__ROLE_READ, memory_order_relaxed);
+    }
+}
+
+static int try_read_once(mmpool *p, void *vctx) {
+    read_ctx *ctx = vctx;
+    if (retired(p)) {
+        return MMPOOL_ESTALE;
+    }
+    uint64_t seq;
+    int64_t slot = mmp__slot_pin_next(p, &seq);
+    if (slot < 0) {
+        return MMPOOL_EAGAIN;
+    }
+    /* Stable while pinned, but written by another process: a length past
+     * the capacity means the slot was damaged; skip the frame. */
+    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
+    uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
+    if (len > p->capacity) {
+        mmp__slot_unpin(p, slot);
+        mmp__notify_slot_freed(p);
+        p->cursor = seq;
+        return MMPOOL_EFORMAT;
+    }
+    mmpool_frame info = {.seq = seq,
+                         .timestamp_ns = time,
+                         .len = len,
+                         .dropped = p->cursor == 0 ? 0 : seq - p->cursor - 1};
+    if (ctx->view == NULL) {
+        if (len > ctx->cap) {
+            mmp__slot_unpin(p, slot);
+            mmp__notify_slot_freed(p);
+            if (ctx->frame != NULL) {
+                *ctx->frame = info;
+            }
+            return MMPOOL_ENOSPC; /* unread: the cursor stays */
+        }
+        if (len != 0) {
+            memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)len);
+        }
+        mmp__slot_unpin(p, slot);
+        mmp__notify_slot_freed(p);
+    } else {
+        p->loans[slot] = seq;
+        memset(ctx->view, 0, sizeof *ctx->view);
+        ctx->view->data = mmp__slot_data(p, slot);
+        ctx->view->frame = info;
+        ctx->view->reserved_[0] = (uint64_t)slot + 1;
+        ctx->view->reserved_[1] = seq;
+    }
+    p->cursor = seq;
+    mark_read(p);
+    if (ctx->frame != NULL) {
+        *ctx->frame = info;
+    }
+    return 0;
+}
+
+static int read_wait(mmpool *p, read_ctx *ctx, int timeout_ms) {
+    return wait_loop(p, timeout_ms, MMPOOL_EAGAIN, try_read_once, ctx, &p->hdr->frame_word,
+                     &p->hdr->read_waiters);
+}
+
+int mmpool_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame, int timeout_ms) {
+    if (pool == NULL || (buf == NULL && cap != 0) || check_timeout(timeout_ms) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    read_ctx ctx = {.buf = buf, .cap = cap, .frame = frame, .view = NULL};
+    return read_wait(pool, &ctx, timeout_ms);
+}
+
+int mmpool_try_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame) {
+    return mmpool_read(pool, buf, cap, frame, 0);
+}
+
+int mmpool_read_acquire(mmpool *pool, mmpool_view *view, int timeout_ms) {
+    if (pool == NULL || view == NULL || check_timeout(timeout_ms) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    read_ctx ctx = {.buf = NULL, .cap = 0, .frame = NULL, .view = view};
+    return read_wait(pool, &ctx, timeout_ms);
+}
+
+int mmpool_read_release(mmpool *pool, mmpool_view *view) {
+    if (pool == NULL || view == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    /* The view is the caller's memory: trust nothing in it beyond what our
+     * private loan table confirms, so a stale or forged view can never
+     * drop somebody else's pin. */
+    uint64_t slot1 = view->reserved_[0];
+    if (slot1 == 0 || slot1 > pool->count) {
+        return MMPOOL_EINVAL;
+    }
+    int64_t slot = (int64_t)(slot1 - 1);
+    if (pool->loans[slot] == 0 || pool->loans[slot] != view->reserved_[1] ||
+        view->data != mmp__slot_data(pool, slot)) {
+        return MMPOOL_EINVAL;
+    }
+    pool->loans[slot] = 0;
+    mmp__slot_unpin(pool, slot);
+    mmp__notify_slot_freed(pool);
+    memset(view, 0, sizeof *view);
+    return 0;
+}
+
+int mmpool_interrupt(mmpool *pool) {
+    if (pool == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    /* Set the flag before bumping the words: a waiter that reads the old
+     * word value checks the flag afterwards and sees it; one that reads the
+     * new value does not sleep. Everyone sleeping on the pool wakes and
+     * looks; only this handle finds its flag set. */
+    atomic_store(&pool->interrupt, 1);
+    atomic_fetch_add(&pool->hdr->frame_word, 1);
+    atomic_fetch_add(&pool->hdr->slot_word, 1);
+    mmp__wake_all(pool->file, &pool->hdr->frame_word);
+    mmp__wake_all(pool->file, &pool->hdr->slot_word);
+    return 0;
+}

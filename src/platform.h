@@ -1,0 +1,113 @@
+/*
+ * The platform contract: everything the core needs from the operating
+ * system, implemented once per backend (src/posix/, src/win32/). The core
+ * never includes an OS header. Every function that can fail returns 0 or a
+ * negative MMPOOL_E* code; backends translate OS errors before returning.
+ */
+#ifndef MMP_PLATFORM_H
+#define MMP_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An open pool file: descriptor(s), and on platforms that cannot wait on an
+ * address across processes, the kernel objects used to wait. Opaque here. */
+typedef struct mmp__file mmp__file;
+
+/*
+ * Resolves a user path into out (cap bytes). A path with a separator is
+ * copied unchanged; a bare name is placed in the platform's shared-memory
+ * directory. MMPOOL_EINVAL if empty or if the result does not fit.
+ */
+int mmp__resolve_path(char *out, size_t cap, const char *path);
+
+/*
+ * Opens the existing regular file at path for reading and writing, without
+ * following a final symbolic link, close-on-exec. MMPOOL_ENOENT if absent,
+ * MMPOOL_EACCES if denied, MMPOOL_EFORMAT if it is not a regular file.
+ */
+int mmp__file_open(mmp__file **out, const char *path);
+
+/*
+ * Creates a new file of size bytes with permission bits mode, in the
+ * directory of path but not yet visible under path, and reserves its
+ * storage so that later page faults cannot fail for lack of space
+ * (MMPOOL_ENOSPC if the file system has no room).
+ */
+int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size,
+                             uint32_t mode);
+
+/*
+ * Gives the unnamed file f the name path. Never replaces anything:
+ * MMPOOL_EEXIST if path exists. After success f stays open.
+ */
+int mmp__file_link(mmp__file *f, const char *path);
+
+/* Closes f (and drops every lock it holds). NULL is a no-op. */
+void mmp__file_close(mmp__file *f);
+
+/* Size of the file in bytes. */
+int mmp__file_size(mmp__file *f, uint64_t *size);
+
+/* Reads len bytes at offset into buf; MMPOOL_EFORMAT if the file ends
+ * before offset + len. Used to check the header before anything is mapped. */
+int mmp__file_read(mmp__file *f, uint64_t offset, void *buf, size_t len);
+
+/*
+ * Reserves the storage of the first size bytes (no-op where already
+ * reserved). MMPOOL_ENOSPC if the file system has no room.
+ */
+int mmp__file_reserve(mmp__file *f, uint64_t size);
+
+/*
+ * Maps the first size bytes of f shared and read-write, with the pages
+ * faulted in. size must not exceed the file's size (checked by the caller).
+ * *addr is page aligned.
+ */
+int mmp__file_map(mmp__file *f, uint64_t size, void **addr);
+/* Unmaps what mmp__file_map returned. */
+void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size);
+
+/*
+ * Whether the file at path is f itself: 1 yes, 0 no (another file or
+ * none), negative on error.
+ */
+int mmp__file_is_at(mmp__file *f, const char *path);
+
+/* Removes the name path. MMPOOL_ENOENT if it is already gone. */
+int mmp__path_remove(const char *path);
+
+/*
+ * Advisory lock of one byte of the file, owned by this open file (not by
+ * the process), released by the kernel when the file is closed or the
+ * process dies. try: 0 taken, MMPOOL_EBUSY if another open file holds it.
+ * wait: blocks until taken. Locks of the same open file do not conflict.
+ */
+int mmp__lock_try(mmp__file *f, uint64_t byte);
+int mmp__lock_wait(mmp__file *f, uint64_t byte);
+void mmp__lock_release(mmp__file *f, uint64_t byte);
+/* 1 if another open file (any process) holds the lock on byte, 0 if not. */
+int mmp__lock_held(mmp__file *f, uint64_t byte);
+
+/*
+ * Sleeps while *word == expected, at most timeout_ms milliseconds (>= 0).
+ * Returns 0 when woken, when *word differs, or spuriously; MMPOOL_ETIMEDOUT
+ * when the time passed. word lies in the mapping of f; f lets backends that
+ * cannot wait on a shared address find their kernel object.
+ */
+int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, int timeout_ms);
+/* Wakes every waiter, in any process, sleeping on word. */
+void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word);
+
+/* Monotonic clock in ns, system-wide (comparable across processes). */
+uint64_t mmp__monotonic_ns(void);
+/* Wall clock in ns since the Unix epoch (display only). */
+uint64_t mmp__realtime_ns(void);
+/* The calling process: id and a start time that tells reused ids apart.
+ * Read on every call, never cached, so a forked child sees its own. */
+void mmp__process_self(uint64_t *pid, uint64_t *start);
+/* Gives up the processor for a moment (spinning on a contended lock). */
+void mmp__yield(void);
+
+#endif /* MMP_PLATFORM_H */

@@ -1,0 +1,376 @@
+/*
+ * Pool life cycle: open (checking or creating the file), attach to the
+ * handle table, close, unlink, flush, stat, and reclaiming entries whose
+ * process is gone.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+/* Bounds the retries of mmpool_open when other processes keep creating and
+ * removing the same path under it. */
+#define MMP__OPEN_RACES 16
+#define MMP__PATH_MAX 4096
+
+static int check_options(const mmpool_options *o) {
+    for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++) {
+        if (o->reserved[i] != 0) {
+            return MMPOOL_EINVAL;
+        }
+    }
+    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL)) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    if ((o->flags & MMPOOL_EXCL) != 0 && (o->flags & MMPOOL_CREATE) == 0) {
+        return MMPOOL_EINVAL;
+    }
+    if (o->read_mode != MMPOOL_READ_LATEST && o->read_mode != MMPOOL_READ_FIFO) {
+        return MMPOOL_EINVAL;
+    }
+    if ((o->mode & ~UINT32_C(07777)) != 0) {
+        return MMPOOL_EINVAL;
+    }
+    if (o->format != NULL && strlen(o->format) > MMPOOL_FORMAT_MAX) {
+        return MMPOOL_EINVAL;
+    }
+    return 0;
+}
+
+/* Reads and checks the header of an open file before anything is mapped,
+ * so a short or hostile file cannot make us touch memory past its end. */
+static int read_header(mmp__file *f, mmp__header *h, mmp__geometry *g) {
+    uint64_t size;
+    int rc = mmp__file_size(f, &size);
+    if (rc != 0) {
+        return rc;
+    }
+    if (size < sizeof *h) {
+        return MMPOOL_EFORMAT;
+    }
+    rc = mmp__file_read(f, 0, h, sizeof *h);
+    if (rc != 0) {
+        return rc;
+    }
+    return mmp__header_check(h, size, g);
+}
+
+static bool is_retired(mmp__header *h) {
+    return atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
+}
+
+/* Removes path if it still names f, under the path lock of f, so that two
+ * processes replacing or unlinking the same pool cannot remove a newer pool
+ * that took its place. mapped: the header, when the retired flag is to be
+ * set first (mmpool_unlink). */
+static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
+    int rc = mmp__lock_wait(f, MMP__PATH_LOCK_BYTE);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__file_is_at(f, path);
+    if (rc == 1) {
+        if (mapped != NULL) {
+            /* Every handle on the pool sees ESTALE from now on; sleepers
+             * are woken so they look. */
+            atomic_store(&mapped->retired, 1);
+            atomic_fetch_add(&mapped->frame_word, 1);
+            atomic_fetch_add(&mapped->slot_word, 1);
+            mmp__wake_all(f, &mapped->frame_word);
+            mmp__wake_all(f, &mapped->slot_word);
+        }
+        rc = mmp__path_remove(path);
+    } else if (rc == 0) {
+        rc = MMPOOL_ENOENT; /* someone else removed or replaced it */
+    }
+    mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
+    return rc;
+}
+
+static void set_pointers(mmpool *p, void *base, const mmp__geometry *g) {
+    p->base = base;
+    p->map_size = g->file_size;
+    p->hdr = base;
+    p->slots = (mmp__slot *)(p->base + MMP__SLOTS_OFFSET);
+    p->data = p->base + g->data_offset;
+    p->capacity = g->capacity;
+    p->stride = g->stride;
+    p->count = g->count;
+}
+
+/* Takes a free entry of the handle table: the first whose lock nobody
+ * holds. A previous owner of that entry is dead, so whatever it still holds
+ * is cleared before the entry is reused. */
+static int attach(mmpool *p) {
+    uint32_t i = 0;
+    while (i < MMP__HANDLES && mmp__lock_try(p->file, mmp__entry_lock_byte(i)) != 0) {
+        i++;
+    }
+    if (i == MMP__HANDLES) {
+        return MMPOOL_ETOOMANY;
+    }
+    p->index = i;
+    p->pin = UINT64_C(1) << i;
+    p->writer = (uint64_t)(i + 1) << MMP__WRITER_SHIFT;
+    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
+    p->entry = e;
+    mmp__slot_clear_entry(p, i);
+    uint64_t start;
+    mmp__process_self(&p->pid, &start);
+    e->pid = p->pid;
+    e->proc_start = start;
+    e->open_ns = mmp__realtime_ns();
+    atomic_store_explicit(&e->role, p->read_mode == MMPOOL_READ_FIFO ? MMP__ROLE_FIFO : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&e->state, MMP__ENTRY_ATTACHED, memory_order_release);
+    /* A dead predecessor may have held slots a writer is waiting for. */
+    mmp__notify_slot_freed(p);
+    return 0;
+}
+
+/* Builds the handle around an open, mapped, checked file. Takes ownership
+ * of f and the mapping, also on failure. */
+static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g,
+                  const char *format, uint32_t read_mode) {
+    mmpool *p = calloc(1, sizeof *p);
+    uint64_t *loans = calloc(g->count, sizeof *loans);
+    if (p == NULL || loans == NULL) {
+        free(p);
+        free(loans);
+        mmp__file_unmap(f, base, g->file_size);
+        mmp__file_close(f);
+        return MMPOOL_ESYS;
+    }
+    p->file = f;
+    p->loans = loans;
+    p->read_mode = read_mode;
+    p->write_slot = -1;
+    set_pointers(p, base, g);
+    /* format is NUL-terminated within 64 bytes (checked or built by us). */
+    memcpy(p->format, format, strlen(format) + 1);
+    int rc = attach(p);
+    if (rc != 0) {
+        free(loans);
+        free(p);
+        mmp__file_unmap(f, base, g->file_size);
+        mmp__file_close(f);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Creates, initialises and links a new pool; MMPOOL_EEXIST if another
+ * process linked one first. On success *f is open and *base mapped. */
+static int create_new(const char *path, const mmpool_options *o, mmp__file **f, void **base,
+                      mmp__geometry *g) {
+    int rc = mmp__geometry_make(g, o->slot_capacity, o->slot_count);
+    if (rc != 0) {
+        return rc;
+    }
+    uint32_t mode = o->mode != 0 ? o->mode : 0600;
+    rc = mmp__file_create_unnamed(f, path, g->file_size, mode);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__file_map(*f, g->file_size, base);
+    if (rc != 0) {
+        mmp__file_close(*f);
+        return rc;
+    }
+    /* The file is new and zero-filled; only the immutable fields need
+     * writing. It gets its name only once complete. */
+    mmp__header_init(*base, g, o->format, mmp__realtime_ns());
+    rc = mmp__file_link(*f, path);
+    if (rc != 0) {
+        mmp__file_unmap(*f, *base, g->file_size);
+        mmp__file_close(*f);
+    }
+    return rc;
+}
+
+/* Opens the existing pool in f. 1 if it is retired (f untouched). */
+static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
+    mmp__header h;
+    mmp__geometry g;
+    int rc = read_header(f, &h, &g);
+    if (rc != 0) {
+        return rc;
+    }
+    if (is_retired(&h)) {
+        return 1;
+    }
+    if ((o->flags & MMPOOL_EXCL) != 0) {
+        return MMPOOL_EEXIST;
+    }
+    if ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
+        (o->slot_count != 0 && o->slot_count != g.count)) {
+        return MMPOOL_EMISMATCH;
+    }
+    /* Reserve what the creator reserved, in case another tool made the
+     * file sparse: a fault for lack of space would be SIGBUS later. */
+    rc = mmp__file_reserve(f, g.file_size);
+    void *base = NULL;
+    if (rc == 0) {
+        rc = mmp__file_map(f, g.file_size, &base);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return finish(out, f, base, &g, h.format, o->read_mode);
+}
+
+int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
+    if (out == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    *out = NULL;
+    const mmpool_options defaults = {0};
+    const mmpool_options *o = opts != NULL ? opts : &defaults;
+    char full[MMP__PATH_MAX];
+    int rc = path == NULL ? MMPOOL_EINVAL : check_options(o);
+    if (rc == 0) {
+        rc = mmp__resolve_path(full, sizeof full, path);
+    }
+    for (int race = 0; rc == 0 && race < MMP__OPEN_RACES; race++) {
+        mmp__file *f = NULL;
+        rc = mmp__file_open(&f, full);
+        if (rc == 0) {
+            rc = open_existing(out, f, o);
+            if (rc <= 0) {
+                if (rc != 0) {
+                    mmp__file_close(f); /* finish() owns f on success */
+                }
+                return rc;
+            }
+            /* A retired pool counts as absent; CREATE replaces it. */
+            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_path(f, full, NULL) : MMPOOL_ENOENT;
+            mmp__file_close(f);
+            if (rc == MMPOOL_ENOENT && (o->flags & MMPOOL_CREATE) != 0) {
+                rc = 0; /* another process removed it first */
+            }
+            continue;
+        }
+        if (rc != MMPOOL_ENOENT || (o->flags & MMPOOL_CREATE) == 0) {
+            return rc;
+        }
+        void *base = NULL;
+        mmp__geometry g;
+        rc = create_new(full, o, &f, &base, &g);
+        if (rc == 0) {
+            return finish(out, f, base, &g, o->format != NULL ? o->format : "", o->read_mode);
+        }
+        if (rc == MMPOOL_EEXIST) {
+            rc = 0; /* lost the race: open the winner's pool */
+        }
+    }
+    return rc != 0 ? rc : MMPOOL_ESYS;
+}
+
+void mmpool_close(mmpool *pool) {
+    if (pool == NULL) {
+        return;
+    }
+    if (pool->write_slot >= 0) {
+        mmp__slot_abort(pool, pool->write_slot);
+    }
+    for (uint32_t i = 0; i < pool->count; i++) {
+        if (pool->loans[i] != 0) {
+            mmp__slot_unpin(pool, i);
+        }
+    }
+    atomic_store_explicit(&pool->entry->role, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->entry->state, MMP__ENTRY_FREE, memory_order_release);
+    mmp__notify_slot_freed(pool);
+    /* Closing the file drops the entry lock: only now may another handle
+     * take the entry. */
+    mmp__file_unmap(pool->file, pool->base, pool->map_size);
+    mmp__file_close(pool->file);
+    free(pool->loans);
+    free(pool);
+}
+
+int mmpool_unlink(const char *path) {
+    if (path == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    char full[MMP__PATH_MAX];
+    int rc = mmp__resolve_path(full, sizeof full, path);
+    if (rc != 0) {
+        return rc;
+    }
+    mmp__file *f;
+    rc = mmp__file_open(&f, full);
+    if (rc != 0) {
+        return rc;
+    }
+    mmp__header h;
+    mmp__geometry g;
+    void *base = NULL;
+    rc = read_header(f, &h, &g);
+    if (rc == 0) {
+        /* Only the header page is needed to set the retired flag. */
+        rc = mmp__file_map(f, MMP__HEADER_SIZE, &base);
+    }
+    if (rc == 0) {
+        rc = remove_path(f, full, base);
+        mmp__file_unmap(f, base, MMP__HEADER_SIZE);
+    }
+    mmp__file_close(f);
+    return rc;
+}
+
+void mmp__reclaim_entry(mmpool *p, uint32_t index) {
+    if (index >= MMP__HANDLES || index == p->index) {
+        return;
+    }
+    /* Holding the entry's lock while clearing keeps a process that attaches
+     * to the entry meanwhile from having its fresh pins cleared. */
+    uint64_t byte = mmp__entry_lock_byte(index);
+    if (mmp__lock_try(p->file, byte) != 0) {
+        return; /* a live handle owns it */
+    }
+    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + index;
+    mmp__slot_clear_entry(p, index);
+    atomic_store_explicit(&e->role, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->state, MMP__ENTRY_FREE, memory_order_release);
+    mmp__lock_release(p->file, byte);
+    mmp__notify_slot_freed(p);
+}
+
+void mmp__reclaim_dead(mmpool *p) {
+    mmp__entry *table = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET);
+    for (uint32_t i = 0; i < MMP__HANDLES; i++) {
+        /* Only attached entries can hold anything; skipping free ones saves
+         * a system call each. */
+        if (atomic_load_explicit(&table[i].state, memory_order_relaxed) != MMP__ENTRY_FREE) {
+            mmp__reclaim_entry(p, i);
+        }
+    }
+}
+
+int mmpool_flush(mmpool *pool) {
+    if (pool == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    if (atomic_load(&pool->hdr->retired) != 0) {
+        return MMPOOL_ESTALE;
+    }
+    mmp__reclaim_dead(pool);
+    mmp__slot_flush(pool);
+    mmp__notify_slot_freed(pool);
+    return 0;
+}
+
+int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
+    if (pool == NULL || out == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    out->slot_capacity = pool->capacity;
+    out->slot_count = pool->count;
+    out->read_mode = pool->read_mode;
+    out->last_seq = atomic_load_explicit(&pool->hdr->last_seq, memory_order_acquire);
+    memcpy(out->format, pool->format, sizeof out->format);
+    return 0;
+}

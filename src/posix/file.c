@@ -1,0 +1,280 @@
+/*
+ * POSIX pool files: path resolution, opening and creating (an unnamed file
+ * linked into place), reserving storage, mapping, and per-byte advisory
+ * locks that belong to an open file description (Linux OFD locks).
+ *
+ * Sections: paths, open/create/link, size and mapping, locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../platform.h"
+#include "mmpool.h"
+
+/* Where bare names live: tmpfs, so frames never cause disk write-back. */
+#define MMP__SHM_DIR "/dev/shm/"
+
+struct mmp__file {
+    int fd;
+};
+
+/* Translates errno after a failed file operation. */
+static int from_errno(int err) {
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        return MMPOOL_ENOENT;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return MMPOOL_EACCES;
+    case EEXIST:
+        return MMPOOL_EEXIST;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return MMPOOL_ENOSPC;
+    case ELOOP:  /* a symbolic link, refused by O_NOFOLLOW */
+    case EISDIR:
+    case ENXIO:  /* a socket or device */
+        return MMPOOL_EFORMAT;
+    case ENAMETOOLONG:
+    case EINVAL:
+        return MMPOOL_EINVAL;
+    default:
+        return MMPOOL_ESYS;
+    }
+}
+
+/* ---- paths ---- */
+
+int mmp__resolve_path(char *out, size_t cap, const char *path) {
+    if (path[0] == '\0') {
+        return MMPOOL_EINVAL;
+    }
+    int n = strchr(path, '/') != NULL ? snprintf(out, cap, "%s", path)
+                                      : snprintf(out, cap, "%s%s", MMP__SHM_DIR, path);
+    return n < 0 || (size_t)n >= cap ? MMPOOL_EINVAL : 0;
+}
+
+/* ---- open/create/link ---- */
+
+static int wrap(mmp__file **out, int fd) {
+    mmp__file *f = malloc(sizeof *f);
+    if (f == NULL) {
+        close(fd);
+        return MMPOOL_ESYS;
+    }
+    f->fd = fd;
+    *out = f;
+    return 0;
+}
+
+int mmp__file_open(mmp__file **out, const char *path) {
+    /* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        return from_errno(errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return MMPOOL_EFORMAT;
+    }
+    return wrap(out, fd);
+}
+
+/* The directory part of path, for O_TMPFILE. */
+static int dir_of(char *dir, size_t cap, const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        return snprintf(dir, cap, ".") < (int)cap ? 0 : MMPOOL_EINVAL;
+    }
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= cap) {
+        return MMPOOL_EINVAL;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    return 0;
+}
+
+int mmp__file_reserve(mmp__file *f, uint64_t size) {
+    /* posix_fallocate returns the error instead of setting errno. */
+    int err = posix_fallocate(f->fd, 0, (off_t)size);
+    if (err == EINTR) {
+        err = posix_fallocate(f->fd, 0, (off_t)size);
+    }
+    return err == 0 ? 0 : from_errno(err);
+}
+
+int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, uint32_t mode) {
+    char dir[4096];
+    int rc = dir_of(dir, sizeof dir, path);
+    if (rc != 0) {
+        return rc;
+    }
+    /* An unnamed file: a creator killed before linking leaves nothing. */
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) {
+        return from_errno(errno);
+    }
+    mmp__file *f;
+    rc = wrap(&f, fd);
+    if (rc != 0) {
+        return rc;
+    }
+    /* The umask must not narrow the mode the caller asked for. */
+    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
+        rc = from_errno(errno);
+    } else {
+        rc = mmp__file_reserve(f, size);
+    }
+    if (rc != 0) {
+        mmp__file_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int mmp__file_link(mmp__file *f, const char *path) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+    /* linkat never replaces an existing name: EEXIST if someone was first. */
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+        return 0;
+    }
+    int err = errno;
+    if (err == ENOENT && access("/proc/self/fd", F_OK) != 0) {
+        /* No /proc: AT_EMPTY_PATH does the same, given the privilege. */
+        if (linkat(f->fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) {
+            return 0;
+        }
+        err = errno;
+    }
+    return from_errno(err);
+}
+
+void mmp__file_close(mmp__file *f) {
+    if (f != NULL) {
+        close(f->fd);
+        free(f);
+    }
+}
+
+int mmp__file_is_at(mmp__file *f, const char *path) {
+    struct stat mine;
+    struct stat there;
+    if (fstat(f->fd, &mine) != 0) {
+        return from_errno(errno);
+    }
+    if (lstat(path, &there) != 0) {
+        return errno == ENOENT ? 0 : from_errno(errno);
+    }
+    return mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
+}
+
+int mmp__path_remove(const char *path) {
+    return unlink(path) == 0 ? 0 : from_errno(errno);
+}
+
+/* ---- size and mapping ---- */
+
+int mmp__file_size(mmp__file *f, uint64_t *size) {
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) {
+        return from_errno(errno);
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int mmp__file_read(mmp__file *f, uint64_t offset, void *buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(f->fd, (char *)buf + done, len - done, (off_t)(offset + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return from_errno(errno);
+        }
+        if (n == 0) {
+            return MMPOOL_EFORMAT; /* the file ends early */
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
+    if (size > SIZE_MAX) {
+        return MMPOOL_ENOSPC;
+    }
+    /* MAP_POPULATE faults every page in now: a first frame into fresh pages
+     * costs ten times a frame into faulted ones. */
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f->fd,
+                   0);
+    if (p == MAP_FAILED) {
+        return errno == ENOMEM ? MMPOOL_ENOSPC : from_errno(errno);
+    }
+    *addr = p;
+    return 0;
+}
+
+void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size) {
+    (void)f;
+    if (addr != NULL) {
+        munmap(addr, (size_t)size);
+    }
+}
+
+/* ---- locks ---- */
+
+static int lock_op(mmp__file *f, int cmd, short type, uint64_t byte, struct flock *fl) {
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = (off_t)byte;
+    fl->l_len = 1;
+    return fcntl(f->fd, cmd, fl);
+}
+
+int mmp__lock_try(mmp__file *f, uint64_t byte) {
+    struct flock fl;
+    if (lock_op(f, F_OFD_SETLK, F_WRLCK, byte, &fl) == 0) {
+        return 0;
+    }
+    return errno == EAGAIN || errno == EACCES ? MMPOOL_EBUSY : from_errno(errno);
+}
+
+int mmp__lock_wait(mmp__file *f, uint64_t byte) {
+    struct flock fl;
+    while (lock_op(f, F_OFD_SETLKW, F_WRLCK, byte, &fl) != 0) {
+        if (errno != EINTR) {
+            return from_errno(errno);
+        }
+    }
+    return 0;
+}
+
+void mmp__lock_release(mmp__file *f, uint64_t byte) {
+    struct flock fl;
+    lock_op(f, F_OFD_SETLK, F_UNLCK, byte, &fl);
+}
+
+int mmp__lock_held(mmp__file *f, uint64_t byte) {
+    struct flock fl;
+    if (lock_op(f, F_OFD_GETLK, F_WRLCK, byte, &fl) != 0) {
+        return 1; /* cannot tell: assume alive, never reclaim wrongly */
+    }
+    return fl.l_type != F_UNLCK;
+}

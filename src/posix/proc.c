@@ -1,0 +1,40 @@
+/* Process identity (pid and start time, for display in the handle table)
+ * and yielding the processor. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../platform.h"
+
+/* Field 22 of /proc/self/stat: start time in clock ticks since boot. 0 when
+ * /proc is not mounted; the value is only ever shown, never trusted. */
+static uint64_t start_time(void) {
+    FILE *fp = fopen("/proc/self/stat", "re");
+    if (fp == NULL) {
+        return 0;
+    }
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    /* The command name (field 2) may hold spaces and parentheses: count
+     * fields from the last ')'. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ticks = 0;
+    if (p == NULL || sscanf(p + 1,
+                            " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                            "%*d %*d %*d %llu",
+                            &ticks) != 1) {
+        return 0;
+    }
+    return ticks;
+}
+
+void mmp__process_self(uint64_t *pid, uint64_t *start) {
+    *pid = (uint64_t)getpid();
+    *start = start_time();
+}
+
+void mmp__yield(void) { sched_yield(); }

@@ -1,0 +1,247 @@
+/*
+ * The slot protocol. Each slot has one 64-bit state word: bits 0..31 are
+ * pins (bit i: handle-table entry i holds the frame), bits 32..39 the entry
+ * index + 1 of a writer holding the slot. Every change of ownership is one
+ * compare-and-swap on that word, so a pin and a claim can never both win.
+ *
+ *   free (0) --claim--> writing (writer) --commit--> free, seq = s
+ *   free, seq = s --pin--> pinned (pins) --unpin--> free, seq = s
+ *
+ * A slot's seq, len and time change only while a writer holds the slot, and
+ * are read only while the reader holds a pin (which excludes writers), so a
+ * pinned frame is stable. Everything read from shared memory before the pin
+ * is only a hint and is checked again after it.
+ */
+#include "core.h"
+
+/* A hostile process flipping state words could otherwise keep a CAS loop
+ * spinning forever; after this many lost races we report "nothing found". */
+#define MMP__MAX_RACES 1000
+
+static uint64_t writer_field(uint64_t state) {
+    return (state & MMP__WRITER_MASK) >> MMP__WRITER_SHIFT;
+}
+
+int64_t mmp__slot_claim(mmpool *p) {
+    for (int race = 0; race < MMP__MAX_RACES; race++) {
+        /* Oldest free slot: empty slots have seq 0 and go first. */
+        int64_t best = -1;
+        uint64_t best_seq = UINT64_MAX;
+        for (uint32_t i = 0; i < p->count; i++) {
+            if (atomic_load_explicit(&p->slots[i].state, memory_order_relaxed) != 0) {
+                continue;
+            }
+            uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
+            if (best < 0 || seq < best_seq) {
+                best = i;
+                best_seq = seq;
+            }
+        }
+        if (best < 0) {
+            return -1;
+        }
+        uint64_t expect = 0;
+        /* acquire: pairs with the release of the last reader's unpin, so
+         * its copy out of the slot is complete before we overwrite it. */
+        if (atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            /* The frame that was here is gone from this moment: readers
+             * that looked at the slot before our claim will find seq 0
+             * once they get a pin, and let go. */
+            atomic_store_explicit(&p->slots[best].seq, 0, memory_order_relaxed);
+            return best;
+        }
+    }
+    return -1;
+}
+
+/* Dead committers are detected by the table lock; a live one holds the
+ * commit lock for a handful of stores. */
+static void commit_lock(mmpool *p) {
+    uint32_t me = p->index + 1;
+    for (unsigned spin = 1;; spin++) {
+        uint32_t owner = 0;
+        /* acquire: pairs with the previous committer's release, so we see
+         * its last_seq. */
+        if (atomic_compare_exchange_weak_explicit(&p->hdr->commit_lock, &owner, me,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+            return;
+        }
+        if (spin % 64 == 0) {
+            mmp__yield();
+        }
+        if (spin % 4096 == 0) {
+            /* The owner may be dead (its entry lock is free), or the word
+             * may hold garbage; both are cleared here. */
+            if (owner == me || owner > MMP__HANDLES) {
+                atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
+                                                        memory_order_relaxed,
+                                                        memory_order_relaxed);
+            } else {
+                mmp__reclaim_entry(p, owner - 1);
+            }
+        }
+    }
+}
+
+void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
+    mmp__slot *s = &p->slots[slot];
+    atomic_store_explicit(&s->len, len, memory_order_relaxed);
+    atomic_store_explicit(&s->time, mmp__monotonic_ns(), memory_order_relaxed);
+    /* Seqs are given out and published under one lock, so frames become
+     * visible in seq order even with several writers. */
+    commit_lock(p);
+    uint64_t seq = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
+    /* release: publishes data, len, time and seq to every reader whose pin
+     * (an acquire CAS on this word) comes later. */
+    atomic_store_explicit(&s->state, 0, memory_order_release);
+    /* release: a reader that sees last_seq >= seq also sees the slot free
+     * with this seq; readers consider only frames up to last_seq, which
+     * keeps visibility in seq order. */
+    atomic_store_explicit(&p->hdr->last_seq, seq, memory_order_release);
+    atomic_store_explicit(&p->hdr->commit_lock, 0, memory_order_release);
+}
+
+void mmp__slot_abort(mmpool *p, int64_t slot) {
+    /* seq was zeroed at claim; the slot goes back empty. */
+    atomic_store_explicit(&p->slots[slot].state, 0, memory_order_release);
+}
+
+static bool better(const mmpool *p, uint64_t seq, uint64_t best) {
+    return best == 0 || (p->read_mode == MMPOOL_READ_FIFO ? seq < best : seq > best);
+}
+
+/* One scan: the slot whose frame the read mode wants next, or -1. */
+static int64_t pick(mmpool *p, uint64_t *pick_seq) {
+    /* acquire: every frame up to last is published (its slot release came
+     * before this store), so the scan below cannot miss one of them. */
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_acquire);
+    int64_t best = -1;
+    uint64_t best_seq = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        if (p->loans[i] != 0) {
+            continue; /* our own loan: older than the cursor already */
+        }
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
+        if (writer_field(state) != 0) {
+            continue;
+        }
+        uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
+        if (seq == 0 || seq <= p->cursor || seq > last) {
+            continue;
+        }
+        if (better(p, seq, best_seq)) {
+            best = i;
+            best_seq = seq;
+        }
+    }
+    *pick_seq = best_seq;
+    return best;
+}
+
+/* Sets our pin bit unless a writer holds the slot. */
+static bool pin(mmpool *p, int64_t slot) {
+    _Atomic uint64_t *word = &p->slots[slot].state;
+    uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
+    do {
+        if ((state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) != 0) {
+            return false;
+        }
+        /* acquire: pairs with the committing writer's release (other
+         * readers' pins in between continue its release sequence). */
+    } while (!atomic_compare_exchange_weak_explicit(word, &state, state | p->pin,
+                                                    memory_order_acquire, memory_order_relaxed));
+    return true;
+}
+
+int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq) {
+    for (int race = 0; race < MMP__MAX_RACES; race++) {
+        uint64_t want;
+        int64_t slot = pick(p, &want);
+        if (slot < 0) {
+            return -1;
+        }
+        if (!pin(p, slot)) {
+            continue; /* a writer took the slot since the scan */
+        }
+        /* The slot may have been rewritten between scan and pin. */
+        if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != want) {
+            mmp__slot_unpin(p, slot);
+            continue;
+        }
+        *seq = want;
+        return slot;
+    }
+    return -1;
+}
+
+void mmp__slot_unpin(mmpool *p, int64_t slot) {
+    /* release: our reads of the frame happen before any writer's claim. */
+    atomic_fetch_and_explicit(&p->slots[slot].state, ~p->pin, memory_order_release);
+}
+
+void mmp__slot_flush(mmpool *p) {
+    for (uint32_t i = 0; i < p->count; i++) {
+        if (atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed) == 0) {
+            continue;
+        }
+        /* Emptying a slot is a claim followed by an abort: a pinned or
+         * written slot cannot be claimed, so its holder keeps it. */
+        uint64_t expect = 0;
+        if (atomic_compare_exchange_strong_explicit(&p->slots[i].state, &expect, p->writer,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
+            atomic_store_explicit(&p->slots[i].state, 0, memory_order_release);
+        }
+    }
+}
+
+/* Raises last_seq to the newest published frame: a committer that died
+ * between publishing its slot and storing last_seq leaves it behind. */
+static void repair_last_seq(mmpool *p) {
+    uint64_t newest = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
+        uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
+        if (writer_field(state) == 0 && seq > newest) {
+            newest = seq;
+        }
+    }
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
+    while (last < newest &&
+           !atomic_compare_exchange_weak_explicit(&p->hdr->last_seq, &last, newest,
+                                                  memory_order_release, memory_order_relaxed)) {
+    }
+}
+
+void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
+    uint64_t bit = UINT64_C(1) << index;
+    uint64_t writer = (uint64_t)(index + 1) << MMP__WRITER_SHIFT;
+    for (uint32_t i = 0; i < p->count; i++) {
+        _Atomic uint64_t *word = &p->slots[i].state;
+        uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
+        if ((state & bit) != 0) {
+            atomic_fetch_and_explicit(word, ~bit, memory_order_release);
+        }
+        if ((state & MMP__WRITER_MASK) == writer) {
+            /* A half-written frame: never delivered. Zero seq first so no
+             * reader that pins the slot afterwards mistakes it for a frame. */
+            atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
+            atomic_compare_exchange_strong_explicit(word, &state, state & ~MMP__WRITER_MASK,
+                                                    memory_order_release,
+                                                    memory_order_relaxed);
+        }
+    }
+    uint32_t mask = ~((uint32_t)1 << index);
+    atomic_fetch_and_explicit(&p->hdr->read_waiters, mask, memory_order_relaxed);
+    atomic_fetch_and_explicit(&p->hdr->write_waiters, mask, memory_order_relaxed);
+    uint32_t owner = index + 1;
+    if (atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire) == owner) {
+        repair_last_seq(p);
+        atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
+                                                memory_order_release, memory_order_relaxed);
+    }
+}
