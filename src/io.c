@@ -195,7 +195,7 @@ int mmpool_write_abort(mmpool *pool) {
 /* ---- reading ---- */
 
 typedef struct read_ctx {
-    void *buf;         /* copy destination, or NULL for a loan */
+    void *buf; /* copy destination, or NULL for a loan */
     size_t cap;
     mmpool_frame *frame;
     mmpool_view *view; /* loan destination, or NULL for a copy */

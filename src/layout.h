@@ -14,46 +14,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MMP__MAGIC "MMPOOL\r\n"  /* 8 bytes, no NUL */
-#define MMP__VERSION_MAJOR 1     /* a newer major is refused */
-#define MMP__VERSION_MINOR 0     /* a newer minor opens */
+#define MMP__MAGIC "MMPOOL\r\n" /* 8 bytes, no NUL */
+#define MMP__VERSION_MAJOR 1    /* a newer major is refused */
+#define MMP__VERSION_MINOR 0    /* a newer minor opens */
 #define MMP__BYTE_ORDER 0x01020304u
-#define MMP__PAGE 4096u          /* alignment of the slot table and data */
-#define MMP__HANDLES 32u         /* = MMPOOL_MAX_HANDLES */
-#define MMP__HEADER_SIZE 4096u   /* header page: header + handle table */
+#define MMP__PAGE 4096u        /* alignment of the slot table and data */
+#define MMP__HANDLES 32u       /* = MMPOOL_MAX_HANDLES */
+#define MMP__HEADER_SIZE 4096u /* header page: header + handle table */
 #define MMP__HANDLES_OFFSET 1024u
-#define MMP__SLOTS_OFFSET 4096u  /* slot descriptors start on page 1 */
-#define MMP__CHECKSUMMED 144u    /* bytes covered by the header checksum */
+#define MMP__SLOTS_OFFSET 4096u /* slot descriptors start on page 1 */
+#define MMP__CHECKSUMMED 144u   /* bytes covered by the header checksum */
 /* File byte whose advisory lock serialises removing or replacing the path. */
 #define MMP__PATH_LOCK_BYTE 384u
 
 /* Slot state word: who holds the slot. A single 64-bit word so that a
  * reader's pin and a writer's claim are one compare-and-swap each. */
-#define MMP__PIN_MASK 0x00000000ffffffffull    /* bit i: handle i pins it */
+#define MMP__PIN_MASK 0x00000000ffffffffull /* bit i: handle i pins it */
 #define MMP__WRITER_SHIFT 32
 #define MMP__WRITER_MASK 0x000000ff00000000ull /* handle index + 1; 0 = none */
 #define MMP__STATE_RESERVED 0xffffff0000000000ull
 
 typedef struct mmp__header {
     /* Immutable part, covered by checksum. */
-    char magic[8];            /*   0 MMP__MAGIC */
-    uint16_t version_major;   /*   8 MMP__VERSION_MAJOR */
-    uint16_t version_minor;   /*  10 MMP__VERSION_MINOR */
-    uint32_t byte_order;      /*  12 MMP__BYTE_ORDER in the creator's order */
-    uint64_t slot_capacity;   /*  16 bytes a frame may hold, as requested */
-    uint32_t slot_count;      /*  24 N, 1..MMPOOL_MAX_SLOTS */
-    uint32_t handle_count;    /*  28 entries in the handle table (32) */
-    uint64_t slot_stride;     /*  32 capacity rounded up to MMP__PAGE */
-    uint64_t data_offset;     /*  40 first slot's data, page aligned */
-    uint64_t file_size;       /*  48 data_offset + N * slot_stride */
-    uint64_t created_ns;      /*  56 creation, ns since the Unix epoch */
-    uint32_t handles_offset;  /*  64 MMP__HANDLES_OFFSET */
-    uint32_t slots_offset;    /*  68 MMP__SLOTS_OFFSET */
-    uint64_t reserved0;       /*  72 zero */
-    char format[64];          /*  80 payload description, NUL padded */
+    char magic[8];           /*   0 MMP__MAGIC */
+    uint16_t version_major;  /*   8 MMP__VERSION_MAJOR */
+    uint16_t version_minor;  /*  10 MMP__VERSION_MINOR */
+    uint32_t byte_order;     /*  12 MMP__BYTE_ORDER in the creator's order */
+    uint64_t slot_capacity;  /*  16 bytes a frame may hold, as requested */
+    uint32_t slot_count;     /*  24 N, 1..MMPOOL_MAX_SLOTS */
+    uint32_t handle_count;   /*  28 entries in the handle table (32) */
+    uint64_t slot_stride;    /*  32 capacity rounded up to MMP__PAGE */
+    uint64_t data_offset;    /*  40 first slot's data, page aligned */
+    uint64_t file_size;      /*  48 data_offset + N * slot_stride */
+    uint64_t created_ns;     /*  56 creation, ns since the Unix epoch */
+    uint32_t handles_offset; /*  64 MMP__HANDLES_OFFSET */
+    uint32_t slots_offset;   /*  68 MMP__SLOTS_OFFSET */
+    uint64_t reserved0;      /*  72 zero */
+    char format[64];         /*  80 payload description, NUL padded */
     /* End of the checksummed bytes. */
-    uint64_t checksum;        /* 144 FNV-1a 64 of bytes 0..143 */
-    uint8_t pad0[104];        /* 152 zero */
+    uint64_t checksum; /* 144 FNV-1a 64 of bytes 0..143 */
+    uint8_t pad0[104]; /* 152 zero */
     /* Mutable part. Commit state on its own cache line. */
     _Atomic uint64_t last_seq;    /* 256 atomic: newest committed seq */
     _Atomic uint32_t commit_lock; /* 264 atomic: handle index + 1 of the
@@ -74,19 +74,19 @@ typedef struct mmp__header {
  * entry belongs to the handle that holds the advisory lock on its first
  * byte; the kernel drops that lock when the process dies. */
 typedef struct mmp__entry {
-    _Atomic uint32_t state;  /*  0 atomic: 0 free, 1 attached */
-    _Atomic uint32_t role;   /*  4 atomic: MMP__ROLE_* bits */
-    uint64_t pid;            /*  8 process id, for display */
-    uint64_t proc_start;     /* 16 process start time, for display */
-    uint64_t open_ns;        /* 24 attach time, ns since the Unix epoch */
-    uint8_t reserved[32];    /* 32 zero */
+    _Atomic uint32_t state; /*  0 atomic: 0 free, 1 attached */
+    _Atomic uint32_t role;  /*  4 atomic: MMP__ROLE_* bits */
+    uint64_t pid;           /*  8 process id, for display */
+    uint64_t proc_start;    /* 16 process start time, for display */
+    uint64_t open_ns;       /* 24 attach time, ns since the Unix epoch */
+    uint8_t reserved[32];   /* 32 zero */
 } mmp__entry;
 
 #define MMP__ENTRY_FREE 0u
 #define MMP__ENTRY_ATTACHED 1u
-#define MMP__ROLE_FIFO 1u   /* opened with MMPOOL_READ_FIFO */
-#define MMP__ROLE_READ 2u   /* has read a frame */
-#define MMP__ROLE_WRITE 4u  /* has committed a frame */
+#define MMP__ROLE_FIFO 1u  /* opened with MMPOOL_READ_FIFO */
+#define MMP__ROLE_READ 2u  /* has read a frame */
+#define MMP__ROLE_WRITE 4u /* has committed a frame */
 
 /* One slot descriptor (at MMP__SLOTS_OFFSET + i * 64). */
 typedef struct mmp__slot {

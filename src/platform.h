@@ -35,8 +35,7 @@ int mmp__file_open(mmp__file **out, const char *path);
  * storage so that later page faults cannot fail for lack of space
  * (MMPOOL_ENOSPC if the file system has no room).
  */
-int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size,
-                             uint32_t mode);
+int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, uint32_t mode);
 
 /*
  * Gives the unnamed file f the name path. Never replaces anything:

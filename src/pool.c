@@ -189,32 +189,33 @@ static int create_new(const char *path, const mmpool_options *o, mmp__file **f, 
     return rc;
 }
 
-/* Opens the existing pool in f. 1 if it is retired (f untouched). */
+/* Checks the existing pool in f and, unless it is retired (returns 1, f
+ * still open), builds the handle. Takes ownership of f otherwise. */
 static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
     mmp__header h;
     mmp__geometry g;
     int rc = read_header(f, &h, &g);
-    if (rc != 0) {
-        return rc;
-    }
-    if (is_retired(&h)) {
+    if (rc == 0 && is_retired(&h)) {
         return 1;
     }
-    if ((o->flags & MMPOOL_EXCL) != 0) {
-        return MMPOOL_EEXIST;
+    if (rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
+        rc = MMPOOL_EEXIST;
     }
-    if ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
-        (o->slot_count != 0 && o->slot_count != g.count)) {
-        return MMPOOL_EMISMATCH;
+    if (rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
+                    (o->slot_count != 0 && o->slot_count != g.count))) {
+        rc = MMPOOL_EMISMATCH;
     }
     /* Reserve what the creator reserved, in case another tool made the
      * file sparse: a fault for lack of space would be SIGBUS later. */
-    rc = mmp__file_reserve(f, g.file_size);
+    if (rc == 0) {
+        rc = mmp__file_reserve(f, g.file_size);
+    }
     void *base = NULL;
     if (rc == 0) {
         rc = mmp__file_map(f, g.file_size, &base);
     }
     if (rc != 0) {
+        mmp__file_close(f);
         return rc;
     }
     return finish(out, f, base, &g, h.format, o->read_mode);
@@ -238,9 +239,6 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
         if (rc == 0) {
             rc = open_existing(out, f, o);
             if (rc <= 0) {
-                if (rc != 0) {
-                    mmp__file_close(f); /* finish() owns f on success */
-                }
                 return rc;
             }
             /* A retired pool counts as absent; CREATE replaces it. */

@@ -44,8 +44,7 @@ int64_t mmp__slot_claim(mmpool *p) {
         /* acquire: pairs with the release of the last reader's unpin, so
          * its copy out of the slot is complete before we overwrite it. */
         if (atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer,
-                                                    memory_order_acquire,
-                                                    memory_order_relaxed)) {
+                                                    memory_order_acquire, memory_order_relaxed)) {
             /* The frame that was here is gone from this moment: readers
              * that looked at the slot before our claim will find seq 0
              * once they get a pin, and let go. */
@@ -76,8 +75,7 @@ static void commit_lock(mmpool *p) {
              * may hold garbage; both are cleared here. */
             if (owner == me || owner > MMP__HANDLES) {
                 atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
-                                                        memory_order_relaxed,
-                                                        memory_order_relaxed);
+                                                        memory_order_relaxed, memory_order_relaxed);
             } else {
                 mmp__reclaim_entry(p, owner - 1);
             }
@@ -191,8 +189,7 @@ void mmp__slot_flush(mmpool *p) {
          * written slot cannot be claimed, so its holder keeps it. */
         uint64_t expect = 0;
         if (atomic_compare_exchange_strong_explicit(&p->slots[i].state, &expect, p->writer,
-                                                    memory_order_acquire,
-                                                    memory_order_relaxed)) {
+                                                    memory_order_acquire, memory_order_relaxed)) {
             atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
             atomic_store_explicit(&p->slots[i].state, 0, memory_order_release);
         }
@@ -231,8 +228,7 @@ void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
              * reader that pins the slot afterwards mistakes it for a frame. */
             atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
             atomic_compare_exchange_strong_explicit(word, &state, state & ~MMP__WRITER_MASK,
-                                                    memory_order_release,
-                                                    memory_order_relaxed);
+                                                    memory_order_release, memory_order_relaxed);
         }
     }
     uint32_t mask = ~((uint32_t)1 << index);

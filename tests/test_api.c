@@ -1,6 +1,523 @@
+/*
+ * The public API's contract: argument checks, every error code produced on
+ * purpose, opening and creating, and files that are not (good) pools.
+ */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-int main(void) { return 0; }
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mmpool.h"
+#include "support.h"
+
+/* Offsets from docs/format.md, used to damage files on purpose. */
+#define OFF_VERSION_MAJOR 8
+#define OFF_VERSION_MINOR 10
+#define OFF_SLOT_CAPACITY 16
+#define OFF_SLOT_STRIDE 32
+#define OFF_FILE_SIZE 48
+#define OFF_CHECKSUM 144
+#define OFF_RETIRED 268
+#define HEADER_BYTES 1024
+
+typedef struct fixture {
+    char path[256];
+} fixture;
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    mmpt_path(fx->path, sizeof fx->path, "api");
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    mmpool_unlink(fx->path);
+    unlink(fx->path);
+    rmdir(fx->path);
+    free(fx);
+    return 0;
+}
+
+static mmpool_options create_opts(uint64_t capacity, uint32_t count) {
+    mmpool_options o = {.slot_capacity = capacity, .slot_count = count, .flags = MMPOOL_CREATE};
+    return o;
+}
+
+static mmpool *create(const char *path, uint64_t capacity, uint32_t count) {
+    mmpool_options o = create_opts(capacity, count);
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, path, &o), MMPOOL_OK);
+    return p;
+}
+
+static uint64_t fnv1a(const unsigned char *b, size_t n) {
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+/* Rewrites bytes of a pool file's header, optionally fixing the checksum so
+ * only the field itself is wrong. */
+static void patch(const char *path, size_t off, const void *bytes, size_t n, int fix_sum) {
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char h[HEADER_BYTES];
+    assert_int_equal(pread(fd, h, sizeof h, 0), (ssize_t)sizeof h);
+    memcpy(h + off, bytes, n);
+    if (fix_sum) {
+        uint64_t sum = fnv1a(h, OFF_CHECKSUM);
+        memcpy(h + OFF_CHECKSUM, &sum, sizeof sum);
+    }
+    assert_int_equal(pwrite(fd, h, sizeof h, 0), (ssize_t)sizeof h);
+    close(fd);
+}
+
+static void write_file(const char *path, const void *bytes, size_t n) {
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+    close(fd);
+}
+
+static int open_adopt(const char *path) {
+    mmpool *p = NULL;
+    int rc = mmpool_open(&p, path, NULL);
+    if (rc == 0) {
+        mmpool_close(p);
+    } else {
+        assert_null(p);
+    }
+    return rc;
+}
+
+static void test_open_rejects_bad_arguments(void **state) {
+    fixture *fx = *state;
+    mmpool *p = (mmpool *)&p;
+    assert_int_equal(mmpool_open(NULL, fx->path, NULL), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_open(&p, NULL, NULL), MMPOOL_EINVAL);
+    assert_null(p);
+    assert_int_equal(mmpool_open(&p, "", NULL), MMPOOL_EINVAL);
+
+    mmpool_options o = create_opts(64, 1);
+    o.reserved[3] = 1;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(64, 1);
+    o.flags |= 1u << 7;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(64, 1);
+    o.flags = MMPOOL_EXCL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(64, 1);
+    o.read_mode = 2;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(64, 1);
+    o.mode = 010000;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    /* Nothing was created by any of the refused calls. */
+    assert_int_equal(access(fx->path, F_OK), -1);
+}
+
+static void test_open_missing_pool_is_enoent(void **state) {
+    fixture *fx = *state;
+    assert_int_equal(open_adopt(fx->path), MMPOOL_ENOENT);
+    assert_int_equal(open_adopt("/nonexistent-dir/pool"), MMPOOL_ENOENT);
+}
+
+static void test_create_needs_capacity_and_count(void **state) {
+    fixture *fx = *state;
+    mmpool *p = NULL;
+    mmpool_options o = create_opts(0, 3);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(4096, 0);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(4096, MMPOOL_MAX_SLOTS + 1);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    o = create_opts(UINT64_MAX - 10, 1000);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    assert_int_equal(access(fx->path, F_OK), -1);
+}
+
+static void test_format_string_limit_is_63_bytes(void **state) {
+    fixture *fx = *state;
+    char fmt[80];
+    memset(fmt, 'x', sizeof fmt);
+    fmt[64] = '\0';
+    mmpool *p = NULL;
+    mmpool_options o = create_opts(64, 1);
+    o.format = fmt;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
+    fmt[63] = '\0';
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(p, &st), MMPOOL_OK);
+    assert_string_equal(st.format, fmt);
+    mmpool_close(p);
+}
+
+static void test_stat_reports_geometry_as_requested(void **state) {
+    fixture *fx = *state;
+    mmpool_options o = create_opts(6220801, 3);
+    o.format = "bgr8 1920x1080";
+    o.read_mode = MMPOOL_READ_FIFO;
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(p, &st), MMPOOL_OK);
+    assert_int_equal(st.slot_capacity, 6220801);
+    assert_int_equal(st.slot_count, 3);
+    assert_int_equal(st.read_mode, MMPOOL_READ_FIFO);
+    assert_int_equal(st.last_seq, 0);
+    assert_string_equal(st.format, "bgr8 1920x1080");
+    assert_int_equal(mmpool_stat(NULL, &st), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_stat(p, NULL), MMPOOL_EINVAL);
+    mmpool_close(p);
+}
+
+static void test_open_adopts_or_checks_geometry(void **state) {
+    fixture *fx = *state;
+    mmpool *w = create(fx->path, 1000, 4);
+    mmpool *r = NULL;
+    mmpool_options o = create_opts(1000, 4);
+    assert_int_equal(mmpool_open(&r, fx->path, &o), MMPOOL_OK); /* same: fine */
+    mmpool_close(r);
+    o = create_opts(1001, 4);
+    assert_int_equal(mmpool_open(&r, fx->path, &o), MMPOOL_EMISMATCH);
+    assert_null(r);
+    o = create_opts(1000, 3);
+    assert_int_equal(mmpool_open(&r, fx->path, &o), MMPOOL_EMISMATCH);
+    o = create_opts(0, 0);
+    o.flags = 0;
+    assert_int_equal(mmpool_open(&r, fx->path, &o), MMPOOL_OK);
+    mmpool_stats st;
+    mmpool_stat(r, &st);
+    assert_int_equal(st.slot_capacity, 1000);
+    assert_int_equal(st.slot_count, 4);
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
+static void test_create_excl_on_existing_pool_is_eexist(void **state) {
+    fixture *fx = *state;
+    mmpool *w = create(fx->path, 64, 2);
+    mmpool_options o = create_opts(64, 2);
+    o.flags |= MMPOOL_EXCL;
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EEXIST);
+    assert_null(p);
+    mmpool_close(w);
+}
+
+static void test_create_never_overwrites_a_file(void **state) {
+    fixture *fx = *state;
+    const char text[] = "precious data, not a pool";
+    write_file(fx->path, text, sizeof text);
+    mmpool *p = NULL;
+    mmpool_options o = create_opts(64, 2);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EFORMAT);
+    char back[sizeof text];
+    FILE *fp = fopen(fx->path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(back, 1, sizeof back, fp), sizeof back);
+    fclose(fp);
+    assert_memory_equal(back, text, sizeof text);
+}
+
+static void test_open_rejects_files_that_are_not_pools(void **state) {
+    fixture *fx = *state;
+    write_file(fx->path, "", 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    unsigned char junk[8192];
+    memset(junk, 0, sizeof junk);
+    write_file(fx->path, junk, sizeof junk);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    srand(7);
+    for (size_t i = 0; i < sizeof junk; i++) {
+        junk[i] = (unsigned char)rand();
+    }
+    write_file(fx->path, junk, sizeof junk);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    write_file(fx->path, "MMPOOL\r\n", 8);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+}
+
+static void test_open_checks_version(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 2));
+    uint16_t minor = 7;
+    patch(fx->path, OFF_VERSION_MINOR, &minor, sizeof minor, 1);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_OK); /* newer minor opens */
+    uint16_t major = 2;
+    patch(fx->path, OFF_VERSION_MAJOR, &major, sizeof major, 1);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+}
+
+static void test_open_rejects_bad_checksum(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 2));
+    uint64_t cap = 128; /* a change the checksum does not cover */
+    patch(fx->path, OFF_SLOT_CAPACITY, &cap, sizeof cap, 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+}
+
+static void test_open_rejects_geometry_past_end_of_file(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 1 << 20, 2));
+    /* Truncated: mapping the full geometry would fault past the end. */
+    assert_int_equal(truncate(fx->path, 1 << 20), 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    /* A consistent header whose geometry is larger than the file. */
+    uint64_t cap = UINT64_C(1) << 40;
+    uint64_t size = 8192 + 2 * cap; /* data offset of a 2-slot pool + slots */
+    patch(fx->path, OFF_SLOT_CAPACITY, &cap, sizeof cap, 0);
+    patch(fx->path, OFF_SLOT_STRIDE, &cap, sizeof cap, 0);
+    patch(fx->path, OFF_FILE_SIZE, &size, sizeof size, 1);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+}
+
+static void test_open_refuses_non_regular_files(void **state) {
+    fixture *fx = *state;
+    assert_int_equal(mkdir(fx->path, 0700), 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    mmpool_options o = create_opts(64, 1);
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EFORMAT);
+    rmdir(fx->path);
+    assert_int_equal(mkfifo(fx->path, 0600), 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    unlink(fx->path);
+
+    /* A symbolic link to a real pool is refused, not followed. */
+    char target[300];
+    snprintf(target, sizeof target, "%s.target", fx->path);
+    mmpool_close(create(target, 64, 1));
+    assert_int_equal(symlink(target, fx->path), 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
+    unlink(fx->path);
+    assert_int_equal(mmpool_unlink(target), MMPOOL_OK);
+}
+
+static void test_new_pool_mode_defaults_to_0600(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 1));
+    struct stat st;
+    assert_int_equal(stat(fx->path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+
+    mmpool_options o = create_opts(64, 1);
+    o.mode = 0664; /* exactly as asked, whatever the umask */
+    mmpool *p = NULL;
+    mode_t old = umask(077);
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    umask(old);
+    assert_int_equal(stat(fx->path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0664);
+    mmpool_close(p);
+}
+
+static void test_other_user_is_refused_with_eacces(void **state) {
+    fixture *fx = *state;
+    if (geteuid() != 0) {
+        skip(); /* needs root to become another user */
+    }
+    mmpool_close(create(fx->path, 64, 1));
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) {
+            _exit(2);
+        }
+        _exit(open_adopt(fx->path) == MMPOOL_EACCES ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_pool_too_big_for_file_system_is_enospc(void **state) {
+    fixture *fx = *state;
+    /* 1 TiB: more than any /dev/shm of a test machine. */
+    mmpool_options o = create_opts(UINT64_C(1) << 40, 1);
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_ENOSPC);
+    assert_null(p);
+    assert_int_equal(access(fx->path, F_OK), -1); /* nothing left behind */
+}
+
+static void test_handle_table_full_is_etoomany(void **state) {
+    fixture *fx = *state;
+    mmpool *h[MMPOOL_MAX_HANDLES];
+    h[0] = create(fx->path, 64, 2);
+    for (int i = 1; i < MMPOOL_MAX_HANDLES; i++) {
+        assert_int_equal(mmpool_open(&h[i], fx->path, NULL), MMPOOL_OK);
+    }
+    mmpool *extra = NULL;
+    assert_int_equal(mmpool_open(&extra, fx->path, NULL), MMPOOL_ETOOMANY);
+    assert_null(extra);
+    mmpool_close(h[5]);
+    assert_int_equal(mmpool_open(&h[5], fx->path, NULL), MMPOOL_OK);
+    for (int i = 0; i < MMPOOL_MAX_HANDLES; i++) {
+        mmpool_close(h[i]);
+    }
+}
+
+static void test_unlink_rules(void **state) {
+    fixture *fx = *state;
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_ENOENT);
+    assert_int_equal(mmpool_unlink(NULL), MMPOOL_EINVAL);
+    write_file(fx->path, "not a pool", 10);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_EFORMAT);
+    assert_int_equal(access(fx->path, F_OK), 0); /* removed nothing */
+    unlink(fx->path);
+    mmpool_close(create(fx->path, 64, 1));
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    assert_int_equal(access(fx->path, F_OK), -1);
+}
+
+static void test_unlinked_pool_gives_estale(void **state) {
+    fixture *fx = *state;
+    mmpool *p = create(fx->path, 64, 2);
+    char buf[64] = {0};
+    assert_int_equal(mmpool_try_write(p, buf, 8), MMPOOL_OK);
+    void *loan;
+    assert_int_equal(mmpool_write_acquire(p, &loan, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_read(p, buf, sizeof buf, NULL, 1000), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_try_write(p, buf, 8), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_write_commit(p, 8), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_flush(p), MMPOOL_ESTALE);
+    mmpool_close(p);
+}
+
+static void test_retired_pool_at_path_counts_as_absent(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 2));
+    /* As left by an unlinker that died between retiring and removing. */
+    uint32_t one = 1;
+    patch(fx->path, OFF_RETIRED, &one, sizeof one, 0);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_ENOENT);
+    mmpool *p = create(fx->path, 128, 3); /* CREATE replaces it */
+    mmpool_stats st;
+    mmpool_stat(p, &st);
+    assert_int_equal(st.slot_capacity, 128);
+    assert_int_equal(st.slot_count, 3);
+    char buf[8] = "abc";
+    assert_int_equal(mmpool_try_write(p, buf, 3), MMPOOL_OK);
+    mmpool_close(p);
+}
+
+static void test_bare_name_lives_in_dev_shm(void **state) {
+    (void)state;
+    char name[64];
+    snprintf(name, sizeof name, "mmpool-test-bare-%ld", (long)getpid());
+    mmpool *p = NULL;
+    mmpool_options o = create_opts(64, 1);
+    assert_int_equal(mmpool_open(&p, name, &o), MMPOOL_OK);
+    char full[128];
+    snprintf(full, sizeof full, "/dev/shm/%s", name);
+    assert_int_equal(access(full, F_OK), 0);
+    mmpool_close(p);
+    assert_int_equal(mmpool_unlink(name), MMPOOL_OK);
+    assert_int_equal(access(full, F_OK), -1);
+}
+
+static void test_calls_reject_bad_arguments(void **state) {
+    fixture *fx = *state;
+    mmpool *p = create(fx->path, 64, 2);
+    char buf[64];
+    void *loan;
+    mmpool_view view;
+    assert_int_equal(mmpool_write(NULL, buf, 1, 0), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_write(p, NULL, 1, 0), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_write(p, buf, 1, -2), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_read(p, NULL, 1, NULL, 0), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_read(p, buf, 1, NULL, -5), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_write_acquire(p, NULL, NULL, 0), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_write_acquire(NULL, &loan, NULL, 0), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_write_commit(p, 0), MMPOOL_EINVAL); /* no loan */
+    assert_int_equal(mmpool_write_abort(p), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_read_acquire(p, NULL, 0), MMPOOL_EINVAL);
+    memset(&view, 0, sizeof view);
+    assert_int_equal(mmpool_read_release(p, &view), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_read_release(p, NULL), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_flush(NULL), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_interrupt(NULL), MMPOOL_EINVAL);
+    mmpool_close(NULL);
+    mmpool_close(p);
+}
+
+static void test_error_table_names_every_code(void **state) {
+    (void)state;
+    for (int code = MMPOOL_OK; code >= MMPOOL_ETOOMANY; code--) {
+        const char *name = mmpool_err_name(code);
+        assert_true(strncmp(name, "MMPOOL_", 7) == 0);
+        assert_string_not_equal(name, "MMPOOL_UNKNOWN");
+        assert_string_not_equal(mmpool_strerror(code), "unknown error");
+        for (int other = MMPOOL_OK; other > code; other--) {
+            assert_string_not_equal(mmpool_err_name(other), name);
+        }
+    }
+    assert_string_equal(mmpool_err_name(MMPOOL_EAGAIN), "MMPOOL_EAGAIN");
+    assert_string_equal(mmpool_strerror(MMPOOL_EAGAIN), "no new frame");
+    assert_string_equal(mmpool_err_name(-99), "MMPOOL_UNKNOWN");
+    assert_string_equal(mmpool_err_name(1), "MMPOOL_UNKNOWN");
+    assert_string_equal(mmpool_strerror(-99), "unknown error");
+}
+
+static void test_version_matches_header(void **state) {
+    (void)state;
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", MMPOOL_VERSION_MAJOR, MMPOOL_VERSION_MINOR,
+             MMPOOL_VERSION_PATCH);
+    assert_string_equal(mmpool_version(), want);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_rejects_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing_pool_is_enoent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_needs_capacity_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_string_limit_is_63_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_reports_geometry_as_requested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_adopts_or_checks_geometry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_excl_on_existing_pool_is_eexist, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_create_never_overwrites_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_rejects_files_that_are_not_pools, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_checks_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_rejects_bad_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_rejects_geometry_past_end_of_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_non_regular_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_pool_mode_defaults_to_0600, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_user_is_refused_with_eacces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_too_big_for_file_system_is_enospc, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unlink_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unlinked_pool_gives_estale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retired_pool_at_path_counts_as_absent, setup,
+                                        teardown),
+        cmocka_unit_test(test_bare_name_lives_in_dev_shm),
+        cmocka_unit_test_setup_teardown(test_calls_reject_bad_arguments, setup, teardown),
+        cmocka_unit_test(test_error_table_names_every_code),
+        cmocka_unit_test(test_version_matches_header),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

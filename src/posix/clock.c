@@ -11,6 +11,10 @@ static uint64_t read_clock(clockid_t id) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t mmp__monotonic_ns(void) { return read_clock(CLOCK_MONOTONIC); }
+uint64_t mmp__monotonic_ns(void) {
+    return read_clock(CLOCK_MONOTONIC);
+}
 
-uint64_t mmp__realtime_ns(void) { return read_clock(CLOCK_REALTIME); }
+uint64_t mmp__realtime_ns(void) {
+    return read_clock(CLOCK_REALTIME);
+}

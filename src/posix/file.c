@@ -41,9 +41,9 @@ static int from_errno(int err) {
     case EDQUOT:
     case EFBIG:
         return MMPOOL_ENOSPC;
-    case ELOOP:  /* a symbolic link, refused by O_NOFOLLOW */
+    case ELOOP: /* a symbolic link, refused by O_NOFOLLOW */
     case EISDIR:
-    case ENXIO:  /* a socket or device */
+    case ENXIO: /* a socket or device */
         return MMPOOL_EFORMAT;
     case ENAMETOOLONG:
     case EINVAL:
@@ -221,8 +221,7 @@ int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
     }
     /* MAP_POPULATE faults every page in now: a first frame into fresh pages
      * costs ten times a frame into faulted ones. */
-    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f->fd,
-                   0);
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f->fd, 0);
     if (p == MAP_FAILED) {
         return errno == ENOMEM ? MMPOOL_ENOSPC : from_errno(errno);
     }

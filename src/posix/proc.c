@@ -37,4 +37,6 @@ void mmp__process_self(uint64_t *pid, uint64_t *start) {
     *start = start_time();
 }
 
-void mmp__yield(void) { sched_yield(); }
+void mmp__yield(void) {
+    sched_yield();
+}
