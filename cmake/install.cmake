@@ -22,10 +22,24 @@ install(FILES
   DESTINATION ${mmpool_cmake_dir})
 
 # pkg-config: the prefix is found relative to the .pc file, so an install
-# tree can be moved.
-file(RELATIVE_PATH mmpool_pc_up
-  ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
-string(REGEX REPLACE "/$" "" mmpool_pc_up "${mmpool_pc_up}")
+# tree can be moved. The way up is counted on the relative LIBDIR alone, as
+# `cmake --install --prefix` may put the tree anywhere. A directory given as
+# an absolute path (some distributions do) does not move with the prefix and
+# is written as it is.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(mmpool_pc_prefix "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH mmpool_pc_up "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" mmpool_pc_up "${mmpool_pc_up}")
+  set(mmpool_pc_prefix "\${pcfiledir}/${mmpool_pc_up}")
+endif()
+foreach(dir LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
+    set(mmpool_pc_${dir} "${CMAKE_INSTALL_${dir}}")
+  else()
+    set(mmpool_pc_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
+  endif()
+endforeach()
 if(BUILD_SHARED_LIBS)
   set(mmpool_pc_cflags "-DMMPOOL_SHARED")
   set(mmpool_pc_libs_private "")

@@ -93,6 +93,8 @@ void mmp__reclaim_dead(mmpool *p);
 /* io.c */
 /* Wakes writers waiting for a free slot, if there are any. */
 void mmp__notify_slot_freed(mmpool *p);
+/* Wakes every waiter: readers and writers. */
+void mmp__notify_all(mmpool *p);
 
 static inline unsigned char *mmp__slot_data(const mmpool *p, int64_t slot) {
     return p->data + (uint64_t)slot * p->stride;

@@ -42,6 +42,11 @@ static void notify_frame(mmpool *p) {
     wake(p, &p->hdr->frame_word, &p->hdr->read_waiters);
 }
 
+void mmp__notify_all(mmpool *p) {
+    notify_frame(p);
+    mmp__notify_slot_freed(p);
+}
+
 /*
  * Calls attempt until it returns something other than again, sleeping on
  * word between tries, for at most timeout_ms.
@@ -119,7 +124,10 @@ static void commit(mmpool *p, int64_t slot, size_t len) {
     if ((atomic_load_explicit(&p->entry->role, memory_order_relaxed) & MMP__ROLE_WRITE) == 0) {
         atomic_fetch_or_explicit(&p->entry->role, MMP__ROLE_WRITE, memory_order_relaxed);
     }
+    /* A commit publishes a frame and also frees the slot it was written
+     * in, for writers waiting on a full pool. */
     notify_frame(p);
+    mmp__notify_slot_freed(p);
 }
 
 int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {

@@ -98,7 +98,9 @@ typedef struct mmp__slot {
 } mmp__slot;
 
 _Static_assert(sizeof(mmp__header) == MMP__HANDLES_OFFSET, "header size");
+_Static_assert(offsetof(mmp__header, magic) == 0, "layout");
 _Static_assert(offsetof(mmp__header, version_major) == 8, "layout");
+_Static_assert(offsetof(mmp__header, version_minor) == 10, "layout");
 _Static_assert(offsetof(mmp__header, byte_order) == 12, "layout");
 _Static_assert(offsetof(mmp__header, slot_capacity) == 16, "layout");
 _Static_assert(offsetof(mmp__header, slot_count) == 24, "layout");
@@ -109,21 +111,34 @@ _Static_assert(offsetof(mmp__header, file_size) == 48, "layout");
 _Static_assert(offsetof(mmp__header, created_ns) == 56, "layout");
 _Static_assert(offsetof(mmp__header, handles_offset) == 64, "layout");
 _Static_assert(offsetof(mmp__header, slots_offset) == 68, "layout");
+_Static_assert(offsetof(mmp__header, reserved0) == 72, "layout");
 _Static_assert(offsetof(mmp__header, format) == 80, "layout");
+_Static_assert(offsetof(mmp__header, pad0) == 152, "layout");
 _Static_assert(offsetof(mmp__header, checksum) == MMP__CHECKSUMMED, "layout");
 _Static_assert(offsetof(mmp__header, last_seq) == 256, "layout");
 _Static_assert(offsetof(mmp__header, commit_lock) == 264, "layout");
 _Static_assert(offsetof(mmp__header, retired) == 268, "layout");
+_Static_assert(offsetof(mmp__header, pad1) == 272, "layout");
 _Static_assert(offsetof(mmp__header, frame_word) == 320, "layout");
 _Static_assert(offsetof(mmp__header, read_waiters) == 324, "layout");
 _Static_assert(offsetof(mmp__header, slot_word) == 328, "layout");
 _Static_assert(offsetof(mmp__header, write_waiters) == 332, "layout");
+_Static_assert(offsetof(mmp__header, pad2) == 336, "layout");
+_Static_assert(MMP__PATH_LOCK_BYTE >= 336 && MMP__PATH_LOCK_BYTE < MMP__HANDLES_OFFSET,
+               "the path lock byte lies in padding");
 _Static_assert(sizeof(mmp__entry) == 64, "entry size");
+_Static_assert(offsetof(mmp__entry, state) == 0, "layout");
+_Static_assert(offsetof(mmp__entry, role) == 4, "layout");
 _Static_assert(offsetof(mmp__entry, pid) == 8, "layout");
+_Static_assert(offsetof(mmp__entry, proc_start) == 16, "layout");
 _Static_assert(offsetof(mmp__entry, open_ns) == 24, "layout");
+_Static_assert(offsetof(mmp__entry, reserved) == 32, "layout");
 _Static_assert(sizeof(mmp__slot) == 64, "slot size");
+_Static_assert(offsetof(mmp__slot, state) == 0, "layout");
 _Static_assert(offsetof(mmp__slot, seq) == 8, "layout");
+_Static_assert(offsetof(mmp__slot, len) == 16, "layout");
 _Static_assert(offsetof(mmp__slot, time) == 24, "layout");
+_Static_assert(offsetof(mmp__slot, reserved) == 32, "layout");
 _Static_assert(MMP__HANDLES_OFFSET + MMP__HANDLES * sizeof(mmp__entry) <= MMP__HEADER_SIZE,
                "handle table fits the header page");
 _Static_assert(MMP__HANDLES <= 32, "pin mask and waiter masks are 32 bits");

@@ -103,9 +103,12 @@ void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word);
 uint64_t mmp__monotonic_ns(void);
 /* Wall clock in ns since the Unix epoch (display only). */
 uint64_t mmp__realtime_ns(void);
-/* The calling process: id and a start time that tells reused ids apart.
- * Read on every call, never cached, so a forked child sees its own. */
-void mmp__process_self(uint64_t *pid, uint64_t *start);
+/* The calling process's id. Asked on every call, never cached, so a forked
+ * child sees its own. */
+uint64_t mmp__process_id(void);
+/* When the calling process started, in a platform unit; tells a reused id
+ * apart in displays. 0 if unknown. */
+uint64_t mmp__process_start(void);
 /* Gives up the processor for a moment (spinning on a contended lock). */
 void mmp__yield(void);
 

@@ -80,6 +80,11 @@ static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
             mmp__wake_all(f, &mapped->slot_word);
         }
         rc = mmp__path_remove(path);
+        if (rc != 0 && mapped != NULL) {
+            /* Not allowed to remove it (say, a sticky directory): the pool
+             * stays, so it must stay usable. */
+            atomic_store(&mapped->retired, 0);
+        }
     } else if (rc == 0) {
         rc = MMPOOL_ENOENT; /* someone else removed or replaced it */
     }
@@ -102,12 +107,19 @@ static void set_pointers(mmpool *p, void *base, const mmp__geometry *g) {
  * holds. A previous owner of that entry is dead, so whatever it still holds
  * is cleared before the entry is reused. */
 static int attach(mmpool *p) {
-    uint32_t i = 0;
-    while (i < MMP__HANDLES && mmp__lock_try(p->file, mmp__entry_lock_byte(i)) != 0) {
-        i++;
+    uint32_t i;
+    int rc = MMPOOL_EBUSY;
+    for (i = 0; i < MMP__HANDLES; i++) {
+        rc = mmp__lock_try(p->file, mmp__entry_lock_byte(i));
+        if (rc != MMPOOL_EBUSY) {
+            break;
+        }
     }
-    if (i == MMP__HANDLES) {
+    if (rc == MMPOOL_EBUSY) {
         return MMPOOL_ETOOMANY;
+    }
+    if (rc != 0) {
+        return rc; /* the file system cannot lock: no liveness, no pool */
     }
     p->index = i;
     p->pin = UINT64_C(1) << i;
@@ -115,10 +127,9 @@ static int attach(mmpool *p) {
     mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
     p->entry = e;
     mmp__slot_clear_entry(p, i);
-    uint64_t start;
-    mmp__process_self(&p->pid, &start);
+    p->pid = mmp__process_id();
     e->pid = p->pid;
-    e->proc_start = start;
+    e->proc_start = mmp__process_start();
     e->open_ns = mmp__realtime_ns();
     atomic_store_explicit(&e->role, p->read_mode == MMPOOL_READ_FIFO ? MMP__ROLE_FIFO : 0,
                           memory_order_relaxed);
@@ -160,8 +171,8 @@ static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g
     return 0;
 }
 
-/* Creates, initialises and links a new pool; MMPOOL_EEXIST if another
- * process linked one first. On success *f is open and *base mapped. */
+/* Creates and initialises a new pool file, not yet linked to its path. On
+ * success *f is open and *base mapped. */
 static int create_new(const char *path, const mmpool_options *o, mmp__file **f, void **base,
                       mmp__geometry *g) {
     int rc = mmp__geometry_make(g, o->slot_capacity, o->slot_count);
@@ -181,12 +192,7 @@ static int create_new(const char *path, const mmpool_options *o, mmp__file **f, 
     /* The file is new and zero-filled; only the immutable fields need
      * writing. It gets its name only once complete. */
     mmp__header_init(*base, g, o->format, mmp__realtime_ns());
-    rc = mmp__file_link(*f, path);
-    if (rc != 0) {
-        mmp__file_unmap(*f, *base, g->file_size);
-        mmp__file_close(*f);
-    }
-    return rc;
+    return 0;
 }
 
 /* Checks the existing pool in f and, unless it is retired (returns 1, f
@@ -255,8 +261,19 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
         void *base = NULL;
         mmp__geometry g;
         rc = create_new(full, o, &f, &base, &g);
+        mmpool *p = NULL;
         if (rc == 0) {
-            return finish(out, f, base, &g, o->format != NULL ? o->format : "", o->read_mode);
+            /* Attach before the file gets its name: a failure then leaves
+             * nothing behind. */
+            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode);
+        }
+        if (rc == 0) {
+            rc = mmp__file_link(p->file, full);
+            if (rc == 0) {
+                *out = p;
+                return 0;
+            }
+            mmpool_close(p);
         }
         if (rc == MMPOOL_EEXIST) {
             rc = 0; /* lost the race: open the winner's pool */
@@ -267,6 +284,15 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
 
 void mmpool_close(mmpool *pool) {
     if (pool == NULL) {
+        return;
+    }
+    if (mmp__process_id() != pool->pid) {
+        /* A child closing a handle inherited through fork(): the holds and
+         * the entry are the parent's; only the child's copies go. */
+        mmp__file_unmap(pool->file, pool->base, pool->map_size);
+        mmp__file_close(pool->file);
+        free(pool->loans);
+        free(pool);
         return;
     }
     if (pool->write_slot >= 0) {
@@ -333,7 +359,9 @@ void mmp__reclaim_entry(mmpool *p, uint32_t index) {
     atomic_store_explicit(&e->role, 0, memory_order_relaxed);
     atomic_store_explicit(&e->state, MMP__ENTRY_FREE, memory_order_release);
     mmp__lock_release(p->file, byte);
-    mmp__notify_slot_freed(p);
+    /* Slots came free, and a repaired last_seq may have made a frame
+     * visible. */
+    mmp__notify_all(p);
 }
 
 void mmp__reclaim_dead(mmpool *p) {

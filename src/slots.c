@@ -45,9 +45,10 @@ int64_t mmp__slot_claim(mmpool *p) {
          * its copy out of the slot is complete before we overwrite it. */
         if (atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer,
                                                     memory_order_acquire, memory_order_relaxed)) {
-            /* The frame that was here is gone from this moment: readers
-             * that looked at the slot before our claim will find seq 0
-             * once they get a pin, and let go. */
+            /* The frame that was here is gone from this moment. A reader
+             * that chose this slot before our claim cannot pin it until we
+             * commit or abort, and then finds another seq (or 0) and
+             * looks again. */
             atomic_store_explicit(&p->slots[best].seq, 0, memory_order_relaxed);
             return best;
         }
@@ -143,15 +144,18 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq) {
 static bool pin(mmpool *p, int64_t slot) {
     _Atomic uint64_t *word = &p->slots[slot].state;
     uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
-    do {
+    for (int race = 0; race < MMP__MAX_RACES; race++) {
         if ((state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) != 0) {
             return false;
         }
         /* acquire: pairs with the committing writer's release (other
          * readers' pins in between continue its release sequence). */
-    } while (!atomic_compare_exchange_weak_explicit(word, &state, state | p->pin,
-                                                    memory_order_acquire, memory_order_relaxed));
-    return true;
+        if (atomic_compare_exchange_weak_explicit(word, &state, state | p->pin,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq) {

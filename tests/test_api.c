@@ -348,6 +348,33 @@ static void test_other_user_is_refused_with_eacces(void **state) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void test_unlink_refused_leaves_pool_usable(void **state) {
+    fixture *fx = *state;
+    if (geteuid() != 0) {
+        skip(); /* needs root to become another user */
+    }
+    /* /dev/shm is sticky: another user may open a 0666 pool but not
+     * remove it. */
+    mmpool_options o = create_opts(64, 1);
+    o.mode = 0666;
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) {
+            _exit(2);
+        }
+        _exit(mmpool_unlink(fx->path) == MMPOOL_EACCES ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(mmpool_try_write(p, "x", 1), MMPOOL_OK);
+    assert_int_equal(open_adopt(fx->path), MMPOOL_OK);
+    mmpool_close(p);
+}
+
 static void test_pool_too_big_for_file_system_is_enospc(void **state) {
     fixture *fx = *state;
     /* 1 TiB: more than any /dev/shm of a test machine. */
@@ -507,6 +534,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_open_refuses_non_regular_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_pool_mode_defaults_to_0600, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_user_is_refused_with_eacces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unlink_refused_leaves_pool_usable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_too_big_for_file_system_is_enospc, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),

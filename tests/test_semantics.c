@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mmpool.h"
@@ -389,6 +390,29 @@ static void test_timed_read_waits_at_least_its_timeout(void **state) {
     mmpool_close(r);
 }
 
+static void test_close_in_forked_child_keeps_parent_holds(void **state) {
+    fixture *fx = *state;
+    mmpool *w = open_pool(fx->path, 1, MMPOOL_READ_LATEST);
+    mmpool *r = open_pool(fx->path, 1, MMPOOL_READ_LATEST);
+    put(w, 1);
+    mmpool_view v;
+    assert_int_equal(mmpool_read_acquire(r, &v, 0), MMPOOL_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        mmpool_close(r); /* the child's copy of the parent's handle */
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* The parent's loan still pins the only slot. */
+    assert_int_equal(mmpool_try_write(w, "x", 1), MMPOOL_EBUSY);
+    assert_memory_equal(v.data, "frame 1", 7);
+    assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
+    assert_int_equal(mmpool_try_write(w, "x", 1), MMPOOL_OK);
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
 typedef struct interrupter {
     mmpool *pool;
     int delay_ms;
@@ -456,6 +480,7 @@ int main(void) {
         T(test_release_twice_or_foreign_view_is_einval),
         T(test_close_gives_back_loans),
         T(test_flush_drops_frames_but_not_seqs),
+        T(test_close_in_forked_child_keeps_parent_holds),
         T(test_timed_read_waits_at_least_its_timeout),
         T(test_interrupt_wakes_a_blocked_read),
         T(test_interrupt_cancels_the_next_blocking_call_once),

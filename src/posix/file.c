@@ -107,12 +107,18 @@ static int dir_of(char *dir, size_t cap, const char *path) {
 }
 
 int mmp__file_reserve(mmp__file *f, uint64_t size) {
-    /* posix_fallocate returns the error instead of setting errno. */
-    int err = posix_fallocate(f->fd, 0, (off_t)size);
-    if (err == EINTR) {
-        err = posix_fallocate(f->fd, 0, (off_t)size);
+    /* fallocate(2), not posix_fallocate(3): where the file system cannot
+     * reserve, glibc's fallback writes a byte into every block, which
+     * could overwrite a frame another process is writing. Without support
+     * the pool still works; only the early ENOSPC is lost. */
+    int rc;
+    do {
+        rc = fallocate(f->fd, 0, 0, (off_t)size);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno == EOPNOTSUPP) {
+        return 0;
     }
-    return err == 0 ? 0 : from_errno(err);
+    return rc == 0 ? 0 : from_errno(errno);
 }
 
 int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, uint32_t mode) {

@@ -10,7 +10,7 @@
 
 /* Field 22 of /proc/self/stat: start time in clock ticks since boot. 0 when
  * /proc is not mounted; the value is only ever shown, never trusted. */
-static uint64_t start_time(void) {
+uint64_t mmp__process_start(void) {
     FILE *fp = fopen("/proc/self/stat", "re");
     if (fp == NULL) {
         return 0;
@@ -32,9 +32,8 @@ static uint64_t start_time(void) {
     return ticks;
 }
 
-void mmp__process_self(uint64_t *pid, uint64_t *start) {
-    *pid = (uint64_t)getpid();
-    *start = start_time();
+uint64_t mmp__process_id(void) {
+    return (uint64_t)getpid();
 }
 
 void mmp__yield(void) {
