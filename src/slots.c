@@ -45,6 +45,15 @@ int64_t mmp__slot_claim(mmpool *p) {
          * its copy out of the slot is complete before we overwrite it. */
         if (atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer,
                                                     memory_order_acquire, memory_order_relaxed)) {
+            /* Between scan and claim another writer may have claimed,
+             * filled and committed this slot: the state is 0 again, but
+             * the slot now holds the newest frame, not the one we chose.
+             * Give it back untouched and choose again. */
+            if (atomic_load_explicit(&p->slots[best].seq, memory_order_relaxed) != best_seq) {
+                atomic_store_explicit(&p->slots[best].state, 0, memory_order_release);
+                mmp__notify_slot_freed(p);
+                continue;
+            }
             /* The frame that was here is gone from this moment. A reader
              * that chose this slot before our claim cannot pin it until we
              * commit or abort, and then finds another seq (or 0) and
