@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -375,6 +376,25 @@ static void test_unlink_refused_leaves_pool_usable(void **state) {
     mmpool_close(p);
 }
 
+static void test_other_os_failure_is_esys(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 1));
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* No descriptor left to open the pool with: EMFILE, which has no
+         * error code of its own. */
+        struct rlimit none = {.rlim_cur = 3, .rlim_max = 3};
+        if (setrlimit(RLIMIT_NOFILE, &none) != 0) {
+            _exit(2);
+        }
+        _exit(open_adopt(fx->path) == MMPOOL_ESYS ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_pool_too_big_for_file_system_is_enospc(void **state) {
     fixture *fx = *state;
     /* 1 TiB: more than any /dev/shm of a test machine. */
@@ -535,6 +555,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_new_pool_mode_defaults_to_0600, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_user_is_refused_with_eacces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_refused_leaves_pool_usable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_os_failure_is_esys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_too_big_for_file_system_is_enospc, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),
