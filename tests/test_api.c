@@ -105,6 +105,28 @@ static int open_adopt(const char *path) {
     return rc;
 }
 
+/* What a forked child does: returns the mmpool code of the call it checks.
+ * Changing the child's user or limits leaves the test process untouched. */
+typedef int (*child_check)(const char *path);
+
+/* Runs check in a child, as user nobody when as_nobody, and asserts that it
+ * returned want. */
+static void expect_in_child(child_check check, const char *path, int as_nobody, int want) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) {
+            _exit(100);
+        }
+        int rc = check(path);
+        _exit(rc == want ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_open_rejects_bad_arguments(void **state) {
     fixture *fx = *state;
     mmpool *p = (mmpool *)&p;
@@ -336,17 +358,7 @@ static void test_other_user_is_refused_with_eacces(void **state) {
         skip(); /* needs root to become another user */
     }
     mmpool_close(create(fx->path, 64, 1));
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (setgid(65534) != 0 || setuid(65534) != 0) {
-            _exit(2);
-        }
-        _exit(open_adopt(fx->path) == MMPOOL_EACCES ? 0 : 1);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_in_child(open_adopt, fx->path, 1, MMPOOL_EACCES);
 }
 
 static void test_unlink_refused_leaves_pool_usable(void **state) {
@@ -360,39 +372,23 @@ static void test_unlink_refused_leaves_pool_usable(void **state) {
     o.mode = 0666;
     mmpool *p = NULL;
     assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (setgid(65534) != 0 || setuid(65534) != 0) {
-            _exit(2);
-        }
-        _exit(mmpool_unlink(fx->path) == MMPOOL_EACCES ? 0 : 1);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_in_child(mmpool_unlink, fx->path, 1, MMPOOL_EACCES);
     assert_int_equal(mmpool_try_write(p, "x", 1), MMPOOL_OK);
     assert_int_equal(open_adopt(fx->path), MMPOOL_OK);
     mmpool_close(p);
 }
 
+static int open_without_descriptors(const char *path) {
+    /* No descriptor left to open the pool with: EMFILE, which has no error
+     * code of its own. */
+    struct rlimit none = {.rlim_cur = 3, .rlim_max = 3};
+    return setrlimit(RLIMIT_NOFILE, &none) != 0 ? 100 : open_adopt(path);
+}
+
 static void test_other_os_failure_is_esys(void **state) {
     fixture *fx = *state;
     mmpool_close(create(fx->path, 64, 1));
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* No descriptor left to open the pool with: EMFILE, which has no
-         * error code of its own. */
-        struct rlimit none = {.rlim_cur = 3, .rlim_max = 3};
-        if (setrlimit(RLIMIT_NOFILE, &none) != 0) {
-            _exit(2);
-        }
-        _exit(open_adopt(fx->path) == MMPOOL_ESYS ? 0 : 1);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_in_child(open_without_descriptors, fx->path, 0, MMPOOL_ESYS);
 }
 
 static void test_pool_too_big_for_file_system_is_enospc(void **state) {
