@@ -10,7 +10,8 @@
  * Threads: calls on one handle must not overlap, except mmpool_interrupt(),
  * which any thread may call at any time. Different handles, also on the same
  * pool in one process, are independent. A handle opened before fork() belongs
- * to the parent; the child opens its own.
+ * to the parent: in the child every call on it returns MMPOOL_EINVAL and
+ * mmpool_close() only frees the child's copy; the child opens its own.
  *
  * Access: every handle, readers included, opens the file for reading and
  * writing, because reading pins a slot and registers the handle in the

@@ -39,6 +39,7 @@ struct mmpool {
     uint64_t *loans;       /* per slot: seq of our read loan there, 0 = none */
     uint64_t pid;          /* process that opened the handle */
     _Atomic int interrupt; /* set by mmpool_interrupt() */
+    uint32_t wakes;        /* wake-ups issued, to pace liveness checks */
     char format[MMPOOL_FORMAT_MAX + 1];
 };
 
@@ -62,6 +63,8 @@ void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format
 int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g);
 
 /* slots.c: the lock-free slot protocol (see docs/format.md). */
+/* The check word of a committed frame's descriptor. */
+uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time);
 /* Claims the oldest free slot for writing; -1 if every slot is held. */
 int64_t mmp__slot_claim(mmpool *p);
 /* Publishes the claimed slot as the next seq. */
@@ -73,6 +76,10 @@ void mmp__slot_abort(mmpool *p, int64_t slot);
 int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq);
 /* Drops our pin on slot. */
 void mmp__slot_unpin(mmpool *p, int64_t slot);
+/* After a failed claim: clears garbage from state words, drops stale holds
+ * of our own, and reclaims the entries of dead holders. True if anything
+ * was freed, so a claim is worth another try. */
+bool mmp__slot_recover(mmpool *p);
 /* Empties every slot nobody holds. */
 void mmp__slot_flush(mmpool *p);
 /* Clears whatever the handle-table entry index still holds: pins, a write
@@ -85,8 +92,8 @@ static inline uint64_t mmp__entry_lock_byte(uint32_t index) {
     return MMP__HANDLES_OFFSET + (uint64_t)index * sizeof(mmp__entry);
 }
 /* If entry index belongs to no live handle, clears what it still holds and
- * frees it. Never touches our own entry or a live one. */
-void mmp__reclaim_entry(mmpool *p, uint32_t index);
+ * frees it; true if it did. Never touches our own entry or a live one. */
+bool mmp__reclaim_entry(mmpool *p, uint32_t index);
 /* mmp__reclaim_entry() for every entry but ours. */
 void mmp__reclaim_dead(mmpool *p);
 
@@ -95,6 +102,12 @@ void mmp__reclaim_dead(mmpool *p);
 void mmp__notify_slot_freed(mmpool *p);
 /* Wakes every waiter: readers and writers. */
 void mmp__notify_all(mmpool *p);
+
+/* A handle the caller may use: not NULL, and not inherited through fork()
+ * (a child's copy of a parent's handle refers to the parent's holds). */
+static inline bool mmp__usable(const mmpool *p) {
+    return p != NULL && !mmp__file_inherited(p->file);
+}
 
 static inline unsigned char *mmp__slot_data(const mmpool *p, int64_t slot) {
     return p->data + (uint64_t)slot * p->stride;

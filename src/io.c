@@ -11,6 +11,10 @@
 /* Longest single sleep: waiters look again at least this often, so a holder
  * that died without waking anyone cannot leave them asleep for long. */
 #define MMP__WAIT_SLICE_MS 100
+/* Every this many wake-ups, a waker checks that the waiters it wakes are
+ * alive: a waiter that died while registered would otherwise cost a system
+ * call on every frame. */
+#define MMP__WAKES_PER_CHECK 64
 
 typedef int (*mmp__attempt)(mmpool *p, void *ctx);
 
@@ -27,10 +31,18 @@ static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
      * the load of the waiter mask. The waiter fences between setting its
      * bit and re-checking the state, so one of the two sees the other. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(waiters, memory_order_relaxed) != 0) {
+    uint32_t mask = atomic_load_explicit(waiters, memory_order_relaxed);
+    if (mask != 0) {
         /* release: a waiter that reads the new word value sees our change. */
         atomic_fetch_add_explicit(word, 1, memory_order_release);
         mmp__wake_all(p->file, word);
+        if (++p->wakes % MMP__WAKES_PER_CHECK == 0) {
+            for (uint32_t i = 0; i < MMP__HANDLES; i++) {
+                if ((mask & ((uint32_t)1 << i)) != 0) {
+                    mmp__reclaim_entry(p, i);
+                }
+            }
+        }
     }
 }
 
@@ -107,6 +119,11 @@ static int try_claim(mmpool *p, void *ctx) {
         return MMPOOL_ESTALE;
     }
     int64_t slot = mmp__slot_claim(p);
+    if (slot < 0 && mmp__slot_recover(p)) {
+        /* Every slot looked held, but some holder was dead or some state
+         * word damaged, and that is mended now. */
+        slot = mmp__slot_claim(p);
+    }
     if (slot < 0) {
         return MMPOOL_EBUSY;
     }
@@ -131,7 +148,7 @@ static void commit(mmpool *p, int64_t slot, size_t len) {
 }
 
 int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
-    if (pool == NULL || (data == NULL && len != 0) || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || (data == NULL && len != 0) || check_timeout(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     if (len > pool->capacity) {
@@ -154,7 +171,7 @@ int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
 }
 
 int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms) {
-    if (pool == NULL || data == NULL || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || data == NULL || check_timeout(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     if (pool->write_slot >= 0) {
@@ -174,7 +191,7 @@ int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms)
 }
 
 int mmpool_write_commit(mmpool *pool, size_t len) {
-    if (pool == NULL || pool->write_slot < 0) {
+    if (!mmp__usable(pool) || pool->write_slot < 0) {
         return MMPOOL_EINVAL;
     }
     if (len > pool->capacity) {
@@ -191,7 +208,7 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
 }
 
 int mmpool_write_abort(mmpool *pool) {
-    if (pool == NULL || pool->write_slot < 0) {
+    if (!mmp__usable(pool) || pool->write_slot < 0) {
         return MMPOOL_EINVAL;
     }
     mmp__slot_abort(pool, pool->write_slot);
@@ -215,6 +232,14 @@ static void mark_read(mmpool *p) {
     }
 }
 
+/* Lets go of a frame found damaged; the cursor moves past it. */
+static int skip_damaged(mmpool *p, int64_t slot, uint64_t seq) {
+    mmp__slot_unpin(p, slot);
+    mmp__notify_slot_freed(p);
+    p->cursor = seq;
+    return MMPOOL_EFORMAT;
+}
+
 static int try_read_once(mmpool *p, void *vctx) {
     read_ctx *ctx = vctx;
     if (retired(p)) {
@@ -226,14 +251,13 @@ static int try_read_once(mmpool *p, void *vctx) {
         return MMPOOL_EAGAIN;
     }
     /* Stable while pinned, but written by another process: a length past
-     * the capacity means the slot was damaged; skip the frame. */
+     * the capacity, or a descriptor that does not match its check word,
+     * means the slot was damaged; the frame is skipped. */
     uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
     uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
-    if (len > p->capacity) {
-        mmp__slot_unpin(p, slot);
-        mmp__notify_slot_freed(p);
-        p->cursor = seq;
-        return MMPOOL_EFORMAT;
+    uint64_t check = atomic_load_explicit(&p->slots[slot].check, memory_order_relaxed);
+    if (len > p->capacity || check != mmp__slot_check(seq, len, time)) {
+        return skip_damaged(p, slot, seq);
     }
     mmpool_frame info = {.seq = seq,
                          .timestamp_ns = time,
@@ -250,6 +274,14 @@ static int try_read_once(mmpool *p, void *vctx) {
         }
         if (len != 0) {
             memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)len);
+        }
+        /* Our pin keeps writers out, unless another process damaged the
+         * state word: then a writer may have claimed the slot (zeroing its
+         * seq) during the copy. The fence orders the copy's loads before
+         * this check, as in a seqlock. */
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != seq) {
+            return skip_damaged(p, slot, seq);
         }
         mmp__slot_unpin(p, slot);
         mmp__notify_slot_freed(p);
@@ -275,7 +307,7 @@ static int read_wait(mmpool *p, read_ctx *ctx, int timeout_ms) {
 }
 
 int mmpool_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame, int timeout_ms) {
-    if (pool == NULL || (buf == NULL && cap != 0) || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || (buf == NULL && cap != 0) || check_timeout(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     read_ctx ctx = {.buf = buf, .cap = cap, .frame = frame, .view = NULL};
@@ -287,7 +319,7 @@ int mmpool_try_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame) {
 }
 
 int mmpool_read_acquire(mmpool *pool, mmpool_view *view, int timeout_ms) {
-    if (pool == NULL || view == NULL || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || view == NULL || check_timeout(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     read_ctx ctx = {.buf = NULL, .cap = 0, .frame = NULL, .view = view};
@@ -295,7 +327,7 @@ int mmpool_read_acquire(mmpool *pool, mmpool_view *view, int timeout_ms) {
 }
 
 int mmpool_read_release(mmpool *pool, mmpool_view *view) {
-    if (pool == NULL || view == NULL) {
+    if (!mmp__usable(pool) || view == NULL) {
         return MMPOOL_EINVAL;
     }
     /* The view is the caller's memory: trust nothing in it beyond what our
@@ -318,7 +350,7 @@ int mmpool_read_release(mmpool *pool, mmpool_view *view) {
 }
 
 int mmpool_interrupt(mmpool *pool) {
-    if (pool == NULL) {
+    if (!mmp__usable(pool)) {
         return MMPOOL_EINVAL;
     }
     /* Set the flag before bumping the words: a waiter that reads the old

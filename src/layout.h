@@ -94,7 +94,9 @@ typedef struct mmp__slot {
     _Atomic uint64_t seq;   /*  8 atomic: seq of the frame held, 0 = none */
     _Atomic uint64_t len;   /* 16 atomic: payload bytes of that frame */
     _Atomic uint64_t time;  /* 24 atomic: commit time, monotonic ns */
-    uint8_t reserved[32];   /* 32 zero */
+    _Atomic uint64_t check; /* 32 atomic: mmp__slot_check(seq, len, time),
+                               so a scribbled descriptor is detected */
+    uint8_t reserved[24];   /* 40 zero */
 } mmp__slot;
 
 _Static_assert(sizeof(mmp__header) == MMP__HANDLES_OFFSET, "header size");
@@ -138,7 +140,8 @@ _Static_assert(offsetof(mmp__slot, state) == 0, "layout");
 _Static_assert(offsetof(mmp__slot, seq) == 8, "layout");
 _Static_assert(offsetof(mmp__slot, len) == 16, "layout");
 _Static_assert(offsetof(mmp__slot, time) == 24, "layout");
-_Static_assert(offsetof(mmp__slot, reserved) == 32, "layout");
+_Static_assert(offsetof(mmp__slot, check) == 32, "layout");
+_Static_assert(offsetof(mmp__slot, reserved) == 40, "layout");
 _Static_assert(MMP__HANDLES_OFFSET + MMP__HANDLES * sizeof(mmp__entry) <= MMP__HEADER_SIZE,
                "handle table fits the header page");
 _Static_assert(MMP__HANDLES <= 32, "pin mask and waiter masks are 32 bits");

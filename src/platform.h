@@ -8,6 +8,7 @@
 #define MMP_PLATFORM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,14 @@ int mmp__file_link(mmp__file *f, const char *path);
 
 /* Closes f (and drops every lock it holds). NULL is a no-op. */
 void mmp__file_close(mmp__file *f);
+
+/*
+ * Whether this process got f by fork() rather than opening it. In such a
+ * child the backend has already closed its copy of the descriptor (so the
+ * parent's locks die with the parent) and the mapping was not inherited:
+ * f supports nothing but mmp__file_unmap (a no-op) and mmp__file_close.
+ */
+bool mmp__file_inherited(const mmp__file *f);
 
 /* Size of the file in bytes. */
 int mmp__file_size(mmp__file *f, uint64_t *size);

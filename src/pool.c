@@ -282,19 +282,8 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
     return rc != 0 ? rc : MMPOOL_ESYS;
 }
 
-void mmpool_close(mmpool *pool) {
-    if (pool == NULL) {
-        return;
-    }
-    if (mmp__process_id() != pool->pid) {
-        /* A child closing a handle inherited through fork(): the holds and
-         * the entry are the parent's; only the child's copies go. */
-        mmp__file_unmap(pool->file, pool->base, pool->map_size);
-        mmp__file_close(pool->file);
-        free(pool->loans);
-        free(pool);
-        return;
-    }
+/* Gives back everything the handle holds and frees its entry. */
+static void release_holds(mmpool *pool) {
     if (pool->write_slot >= 0) {
         mmp__slot_abort(pool, pool->write_slot);
     }
@@ -306,8 +295,19 @@ void mmpool_close(mmpool *pool) {
     atomic_store_explicit(&pool->entry->role, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->entry->state, MMP__ENTRY_FREE, memory_order_release);
     mmp__notify_slot_freed(pool);
-    /* Closing the file drops the entry lock: only now may another handle
-     * take the entry. */
+    /* The entry lock goes with the file, after this: only then may another
+     * handle take the entry. */
+}
+
+void mmpool_close(mmpool *pool) {
+    if (pool == NULL) {
+        return;
+    }
+    /* In a child that inherited the handle through fork(), the holds and
+     * the entry are the parent's: skip straight to freeing our copies. */
+    if (!mmp__file_inherited(pool->file)) {
+        release_holds(pool);
+    }
     mmp__file_unmap(pool->file, pool->base, pool->map_size);
     mmp__file_close(pool->file);
     free(pool->loans);
@@ -344,15 +344,15 @@ int mmpool_unlink(const char *path) {
     return rc;
 }
 
-void mmp__reclaim_entry(mmpool *p, uint32_t index) {
+bool mmp__reclaim_entry(mmpool *p, uint32_t index) {
     if (index >= MMP__HANDLES || index == p->index) {
-        return;
+        return false;
     }
     /* Holding the entry's lock while clearing keeps a process that attaches
      * to the entry meanwhile from having its fresh pins cleared. */
     uint64_t byte = mmp__entry_lock_byte(index);
     if (mmp__lock_try(p->file, byte) != 0) {
-        return; /* a live handle owns it */
+        return false; /* a live handle owns it */
     }
     mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + index;
     mmp__slot_clear_entry(p, index);
@@ -362,6 +362,7 @@ void mmp__reclaim_entry(mmpool *p, uint32_t index) {
     /* Slots came free, and a repaired last_seq may have made a frame
      * visible. */
     mmp__notify_all(p);
+    return true;
 }
 
 void mmp__reclaim_dead(mmpool *p) {
@@ -376,7 +377,7 @@ void mmp__reclaim_dead(mmpool *p) {
 }
 
 int mmpool_flush(mmpool *pool) {
-    if (pool == NULL) {
+    if (!mmp__usable(pool)) {
         return MMPOOL_EINVAL;
     }
     if (atomic_load(&pool->hdr->retired) != 0) {
@@ -389,7 +390,7 @@ int mmpool_flush(mmpool *pool) {
 }
 
 int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
-    if (pool == NULL || out == NULL) {
+    if (!mmp__usable(pool) || out == NULL) {
         return MMPOOL_EINVAL;
     }
     memset(out, 0, sizeof *out);

@@ -18,8 +18,24 @@
  * spinning forever; after this many lost races we report "nothing found". */
 #define MMP__MAX_RACES 1000
 
+/* A hostile process holding the commit lock while alive could otherwise
+ * stop every commit; after this long the lock is taken anyway. */
+#define MMP__COMMIT_STEAL_NS 1000000000u
+
 static uint64_t writer_field(uint64_t state) {
     return (state & MMP__WRITER_MASK) >> MMP__WRITER_SHIFT;
+}
+
+/* SplitMix64's finaliser: every input bit affects every output bit. */
+static uint64_t mix(uint64_t x) {
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time) {
+    return mix(seq ^ mix(len ^ mix(time)));
 }
 
 int64_t mmp__slot_claim(mmpool *p) {
@@ -69,6 +85,7 @@ int64_t mmp__slot_claim(mmpool *p) {
  * commit lock for a handful of stores. */
 static void commit_lock(mmpool *p) {
     uint32_t me = p->index + 1;
+    uint64_t since = 0;
     for (unsigned spin = 1;; spin++) {
         uint32_t owner = 0;
         /* acquire: pairs with the previous committer's release, so we see
@@ -82,8 +99,12 @@ static void commit_lock(mmpool *p) {
         }
         if (spin % 4096 == 0) {
             /* The owner may be dead (its entry lock is free), or the word
-             * may hold garbage; both are cleared here. */
-            if (owner == me || owner > MMP__HANDLES) {
+             * may hold garbage; both are cleared here. A live owner that
+             * keeps the lock for a second is not committing but stuck or
+             * hostile: the lock is taken from it. */
+            uint64_t now = mmp__monotonic_ns();
+            since = since == 0 ? now : since;
+            if (owner == me || owner > MMP__HANDLES || now - since > MMP__COMMIT_STEAL_NS) {
                 atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
                                                         memory_order_relaxed, memory_order_relaxed);
             } else {
@@ -95,13 +116,15 @@ static void commit_lock(mmpool *p) {
 
 void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
     mmp__slot *s = &p->slots[slot];
+    uint64_t time = mmp__monotonic_ns();
     atomic_store_explicit(&s->len, len, memory_order_relaxed);
-    atomic_store_explicit(&s->time, mmp__monotonic_ns(), memory_order_relaxed);
+    atomic_store_explicit(&s->time, time, memory_order_relaxed);
     /* Seqs are given out and published under one lock, so frames become
      * visible in seq order even with several writers. */
     commit_lock(p);
     uint64_t seq = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed) + 1;
     atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
+    atomic_store_explicit(&s->check, mmp__slot_check(seq, len, time), memory_order_relaxed);
     /* release: publishes data, len, time and seq to every reader whose pin
      * (an acquire CAS on this word) comes later. */
     atomic_store_explicit(&s->state, 0, memory_order_release);
@@ -121,8 +144,9 @@ static bool better(const mmpool *p, uint64_t seq, uint64_t best) {
     return best == 0 || (p->read_mode == MMPOOL_READ_FIFO ? seq < best : seq > best);
 }
 
-/* One scan: the slot whose frame the read mode wants next, or -1. */
-static int64_t pick(mmpool *p, uint64_t *pick_seq) {
+/* One scan: the slot whose frame the read mode wants next, or -1. *stuck
+ * tells whether a published frame lay beyond last_seq. */
+static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
     /* acquire: every frame up to last is published (its slot release came
      * before this store), so the scan below cannot miss one of them. */
     uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_acquire);
@@ -137,6 +161,9 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq) {
             continue;
         }
         uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
+        if (seq > last) {
+            *stuck = true;
+        }
         if (seq == 0 || seq <= p->cursor || seq > last) {
             continue;
         }
@@ -147,6 +174,48 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq) {
     }
     *pick_seq = best_seq;
     return best;
+}
+
+/* Raises last_seq to the newest published frame: a committer that died
+ * between publishing its slot and storing last_seq leaves it behind. */
+static bool repair_last_seq(mmpool *p) {
+    uint64_t newest = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
+        uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
+        if (writer_field(state) == 0 && seq > newest) {
+            newest = seq;
+        }
+    }
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
+    while (last < newest) {
+        if (atomic_compare_exchange_weak_explicit(&p->hdr->last_seq, &last, newest,
+                                                  memory_order_release, memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A published frame lies beyond last_seq. If a committer holds the lock,
+ * reclaim it if it is dead (that repairs last_seq); if nobody does,
+ * last_seq was left behind or damaged: repair it under the lock. */
+static void unstick(mmpool *p) {
+    uint32_t owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
+    if (owner != 0) {
+        if (owner <= MMP__HANDLES) {
+            mmp__reclaim_entry(p, owner - 1);
+        }
+        return;
+    }
+    if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, p->index + 1,
+                                                memory_order_acquire, memory_order_relaxed)) {
+        bool raised = repair_last_seq(p);
+        atomic_store_explicit(&p->hdr->commit_lock, 0, memory_order_release);
+        if (raised) {
+            mmp__notify_all(p);
+        }
+    }
 }
 
 /* Sets our pin bit unless a writer holds the slot. */
@@ -168,9 +237,18 @@ static bool pin(mmpool *p, int64_t slot) {
 }
 
 int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq) {
+    bool unstuck = false;
     for (int race = 0; race < MMP__MAX_RACES; race++) {
         uint64_t want;
-        int64_t slot = pick(p, &want);
+        bool stuck = false;
+        int64_t slot = pick(p, &want, &stuck);
+        if (slot < 0 && stuck && !unstuck) {
+            /* Usually a commit that finished during our scan; otherwise a
+             * committer died between its two stores. Look once more. */
+            unstuck = true;
+            unstick(p);
+            continue;
+        }
         if (slot < 0) {
             return -1;
         }
@@ -209,24 +287,6 @@ void mmp__slot_flush(mmpool *p) {
     }
 }
 
-/* Raises last_seq to the newest published frame: a committer that died
- * between publishing its slot and storing last_seq leaves it behind. */
-static void repair_last_seq(mmpool *p) {
-    uint64_t newest = 0;
-    for (uint32_t i = 0; i < p->count; i++) {
-        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
-        uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
-        if (writer_field(state) == 0 && seq > newest) {
-            newest = seq;
-        }
-    }
-    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
-    while (last < newest &&
-           !atomic_compare_exchange_weak_explicit(&p->hdr->last_seq, &last, newest,
-                                                  memory_order_release, memory_order_relaxed)) {
-    }
-}
-
 void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
     uint64_t bit = UINT64_C(1) << index;
     uint64_t writer = (uint64_t)(index + 1) << MMP__WRITER_SHIFT;
@@ -253,4 +313,44 @@ void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
         atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
                                                 memory_order_release, memory_order_relaxed);
     }
+}
+
+bool mmp__slot_recover(mmpool *p) {
+    bool freed = false;
+    uint32_t holders = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        _Atomic uint64_t *word = &p->slots[i].state;
+        uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
+        uint64_t writer = writer_field(state);
+        /* Bits no live protocol step can have set: reserved bits, a writer
+         * beyond the table, and holds of our own that this handle does not
+         * have (no call of ours is running, so none can be in flight). */
+        uint64_t junk = state & MMP__STATE_RESERVED;
+        if (writer > MMP__HANDLES || (writer == p->index + 1 && p->write_slot != (int64_t)i)) {
+            junk |= MMP__WRITER_MASK;
+        }
+        if ((state & p->pin) != 0 && p->loans[i] == 0) {
+            junk |= p->pin;
+        }
+        if (junk != 0) {
+            if ((junk & MMP__WRITER_MASK) != 0) {
+                /* Whatever was being written there is not a frame. */
+                atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
+            }
+            freed |= atomic_compare_exchange_strong_explicit(
+                word, &state, state & ~junk, memory_order_release, memory_order_relaxed);
+            continue;
+        }
+        holders |= (uint32_t)(state & MMP__PIN_MASK);
+        if (writer != 0) {
+            holders |= (uint32_t)1 << (writer - 1);
+        }
+    }
+    holders &= ~((uint32_t)1 << p->index);
+    for (uint32_t i = 0; i < MMP__HANDLES; i++) {
+        if ((holders & ((uint32_t)1 << i)) != 0) {
+            freed |= mmp__reclaim_entry(p, i);
+        }
+    }
+    return freed;
 }

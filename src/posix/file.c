@@ -15,15 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../platform.h"
 #include "mmpool.h"
+#include "posix.h"
 
 /* Where bare names live: tmpfs, so frames never cause disk write-back. */
 #define MMP__SHM_DIR "/dev/shm/"
-
-struct mmp__file {
-    int fd;
-};
 
 /* Translates errno after a failed file operation. */
 static int from_errno(int err) {
@@ -67,8 +63,9 @@ int mmp__resolve_path(char *out, size_t cap, const char *path) {
 /* ---- open/create/link ---- */
 
 static int wrap(mmp__file **out, int fd) {
-    mmp__file *f = malloc(sizeof *f);
-    if (f == NULL) {
+    mmp__file *f = calloc(1, sizeof *f);
+    if (f == NULL || mmp__fork_track(f) != 0) {
+        free(f);
         close(fd);
         return MMPOOL_ESYS;
     }
@@ -171,7 +168,10 @@ int mmp__file_link(mmp__file *f, const char *path) {
 
 void mmp__file_close(mmp__file *f) {
     if (f != NULL) {
-        close(f->fd);
+        mmp__fork_untrack(f);
+        if (f->fd >= 0) {
+            close(f->fd);
+        }
         free(f);
     }
 }
@@ -231,13 +231,17 @@ int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
     if (p == MAP_FAILED) {
         return errno == ENOMEM ? MMPOOL_ENOSPC : from_errno(errno);
     }
+    /* A forked child gets no copy of the pool (see fork.c); this also
+     * keeps fork() of a process with large pools cheap. */
+    madvise(p, (size_t)size, MADV_DONTFORK);
     *addr = p;
     return 0;
 }
 
 void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size) {
-    (void)f;
-    if (addr != NULL) {
+    /* In a forked child the address range is not ours: the mapping was
+     * never inherited, and the child may have mapped something else there. */
+    if (addr != NULL && !f->inherited) {
         munmap(addr, (size_t)size);
     }
 }
