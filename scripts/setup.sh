@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what building and testing mmpool needs, on Debian or Ubuntu.
-# Only missing packages are installed; as root directly, otherwise via sudo.
+# Installs what building and testing mmpool needs, on Debian or Ubuntu, plus
+# any packages named as arguments. Only missing packages are installed; as
+# root directly, otherwise via sudo.
 set -euo pipefail
 
-packages=(cmake make gcc pkg-config libcmocka-dev)
+packages=(cmake make gcc pkg-config libcmocka-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do

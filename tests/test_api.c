@@ -9,10 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -401,6 +403,38 @@ static void test_pool_too_big_for_file_system_is_enospc(void **state) {
     assert_int_equal(access(fx->path, F_OK), -1); /* nothing left behind */
 }
 
+static void test_pool_larger_than_free_space_is_enospc(void **state) {
+    (void)state;
+    if (geteuid() != 0) {
+        printf("skipped: mounting a small tmpfs needs root\n");
+        skip();
+    }
+    char dir[] = "/tmp/mmpool-test-tmpfs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    if (mount("mmpool-test", dir, "tmpfs", 0, "size=1m") != 0) {
+        printf("skipped: cannot mount a tmpfs here: %s\n", strerror(errno));
+        rmdir(dir);
+        skip();
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/pool", dir);
+    mmpool_options o = create_opts(4u << 20, 1);
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, path, &o), MMPOOL_ENOSPC);
+    assert_int_equal(access(path, F_OK), -1); /* nothing left behind */
+    /* A pool that fits still opens, and every page of it is usable. */
+    o = create_opts(256u << 10, 2);
+    assert_int_equal(mmpool_open(&p, path, &o), MMPOOL_OK);
+    void *data;
+    size_t cap;
+    assert_int_equal(mmpool_write_acquire(p, &data, &cap, 0), MMPOOL_OK);
+    memset(data, 0xab, cap);
+    assert_int_equal(mmpool_write_commit(p, cap), MMPOOL_OK);
+    mmpool_close(p);
+    assert_int_equal(umount(dir), 0);
+    rmdir(dir);
+}
+
 static void test_handle_table_full_is_etoomany(void **state) {
     fixture *fx = *state;
     mmpool *h[MMPOOL_MAX_HANDLES];
@@ -554,6 +588,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_other_os_failure_is_esys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_too_big_for_file_system_is_enospc, setup,
                                         teardown),
+        cmocka_unit_test(test_pool_larger_than_free_space_is_enospc),
         cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlinked_pool_gives_estale, setup, teardown),
