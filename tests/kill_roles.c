@@ -6,7 +6,7 @@
  * shows.
  *
  * The kill storm's roles share a counter file with the parent and live in
- * test_kill.c next to it.
+ * kill_storm.c.
  */
 #define _GNU_SOURCE
 #include <poll.h>

@@ -7,15 +7,15 @@
  * The kill storm runs writers and readers as children (this binary
  * re-executed), kills them at random and starts replacements; the children
  * check every frame and count what they verified in a small shared file that
- * survives them. The single-kill tests then prove one kind of hold each,
- * with their roles in kill_roles.c.
+ * survives them. Those roles and that file are in kill_storm.c. The
+ * single-kill tests then prove one kind of hold each, with their roles in
+ * kill_roles.c.
  *
  * Children die with the test process (PR_SET_PDEATHSIG), and the test
  * process is a child subreaper, so a grandchild whose parent was killed can
  * be reaped here too.
  *
- * Sections: fixture, process helpers, storm counter file, storm roles, kill
- * storm, single kills, main.
+ * Sections: fixture, process helpers, kill storm, single kills, main.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -34,13 +33,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "xproc.h"
-
-/* The roles of the single-kill tests, in kill_roles.c. */
-extern const mmpt_role kill_roles[];
+#include "kill.h"
 
 #define PARENT_ENV "MMPT_KILL_PARENT"
 #define KILLED (128 + SIGKILL) /* what mmpt_reap reports for a killed child */
@@ -119,13 +114,6 @@ static mmpool *extra_open(kfx *k, uint32_t read_mode) {
 
 /* ---- process helpers ---- */
 
-static void sleep_us(uint64_t us) {
-    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u),
-                          .tv_nsec = (long)(us % 1000000u) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), '?' if unknown. */
 static char proc_state(pid_t pid) {
     char path[64];
@@ -152,7 +140,7 @@ static bool wait_zombie(pid_t pid, int timeout_ms) {
         if (mmpool_now_ns() >= deadline) {
             return false;
         }
-        sleep_us(200);
+        ks_sleep_us(200);
     }
     return true;
 }
@@ -177,245 +165,12 @@ static uint32_t header_word(const char *path, off_t offset) {
     return w;
 }
 
-/* ---- storm counter file ---- */
+/* ---- kill storm ---- */
 
 enum {
-    STORM_SLOTS = 4,
-    STORM_CAP = 256 * 1024,
-    STORM_WRITERS = 2, /* places 0 (copy) and 1 (loan) */
-    STORM_PLACES = 6,  /* the writers, then four readers */
-    STALL_MS = 5000,   /* a child that waits this long for a slot or frame: stall */
     DELIVER_MS = 1000, /* after a kill, a new frame within this */
-    MAX_ZOMBIES = 4,
-    WRITER_TABLE = 4096 /* readers' per-writer counters, by id modulo this */
+    MAX_ZOMBIES = 4
 };
-
-/* Counters shared by the parent and every storm child, in a file all of
- * them map: counts survive the processes that made them. */
-typedef struct storm_stats {
-    _Atomic uint64_t verified;   /* frames whose checks all held */
-    _Atomic uint64_t written;    /* frames committed */
-    _Atomic uint64_t violations; /* broken invariants */
-    /* The id of the newest writer in each writer place that has
-     * committed: a writer is known to be writing once its id is here. */
-    _Atomic uint32_t committed_by[STORM_WRITERS];
-    _Atomic uint32_t msg_state; /* 0 none, 1 being written, 2 msg valid */
-    char msg[256];              /* the first violation */
-} storm_stats;
-
-static storm_stats *stats_map(const char *path, bool create) {
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
-    if (fd < 0) {
-        return NULL;
-    }
-    if (create && ftruncate(fd, sizeof(storm_stats)) != 0) {
-        close(fd);
-        return NULL;
-    }
-    void *m = mmap(NULL, sizeof(storm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    return m == MAP_FAILED ? NULL : m;
-}
-
-/* In a child: records a broken invariant (the first one's text is kept),
- * says it on stderr, and returns code for the child to exit with. */
-__attribute__((format(printf, 3, 4))) static int violation(storm_stats *s, int code,
-                                                           const char *fmt, ...) {
-    char msg[sizeof s->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "kill storm child %ld: %s\n", (long)getpid(), msg);
-    uint32_t none = 0;
-    if (atomic_compare_exchange_strong(&s->msg_state, &none, 1)) {
-        memcpy(s->msg, msg, sizeof msg);
-        atomic_store_explicit(&s->msg_state, 2, memory_order_release);
-    }
-    atomic_fetch_add(&s->violations, 1);
-    return code;
-}
-
-/* NULL if data is an intact frame of a storm writer, else what is wrong;
- * its tag in *t. */
-static const char *storm_frame_check(const void *data, uint64_t len, frame_tag *t) {
-    if (len < sizeof(frame_tag)) {
-        return "frame shorter than its tag";
-    }
-    const char *bad = xp_tagged_check(data, len, t);
-    if (bad != NULL) {
-        return bad;
-    }
-    if (t->kind != TAG_DATA || t->writer == 0 || t->counter == 0) {
-        return "not a storm writer's frame";
-    }
-    return NULL;
-}
-
-/* Random frame lengths: half of them up to a page, half up to the slot. */
-static size_t storm_len(uint64_t r) {
-    size_t span = (r & 1) != 0 ? 4096 : STORM_CAP;
-    return sizeof(frame_tag) + (size_t)((r >> 1) % (span - sizeof(frame_tag) + 1));
-}
-
-/* ---- storm roles ---- */
-
-/* storm_writer POOL STATS PLACE ID HOW: writes tagged frames of writer ID,
- * counters from 1, through mmpool_write (HOW copy) or a write loan held a
- * random while (HOW loan), pausing a random while between frames, until
- * killed. */
-static int role_storm_writer(int argc, char **argv) {
-    if (argc != 6) {
-        return 40;
-    }
-    storm_stats *s = stats_map(argv[2], false);
-    if (s == NULL) {
-        return 41;
-    }
-    int place = (int)strtol(argv[3], NULL, 10);
-    uint32_t id = (uint32_t)strtoul(argv[4], NULL, 10);
-    bool loan = strcmp(argv[5], "loan") == 0;
-    if (place < 0 || place >= STORM_WRITERS || id == 0) {
-        return violation(s, 42, "writer: bad arguments");
-    }
-    mmpool *p;
-    int rc = mmpool_open(&p, argv[1], NULL);
-    if (rc != 0) {
-        return violation(s, 43, "writer %u: open: %s", id, mmpool_err_name(rc));
-    }
-    uint8_t *buf = malloc(STORM_CAP);
-    if (buf == NULL) {
-        return 44;
-    }
-    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)getpid() << 32);
-    for (uint64_t counter = 1;; counter++) {
-        uint64_t r = xp_next_rand(&rng);
-        size_t len = storm_len(r);
-        if (loan) {
-            void *data;
-            size_t cap;
-            rc = mmpool_write_acquire(p, &data, &cap, STALL_MS);
-            if (rc == 0) {
-                xp_tagged_build(data, len, id, counter, TAG_DATA);
-                if (r % 4 == 0) {
-                    sleep_us((r >> 20) % 3000); /* so kills land on a held loan */
-                }
-                rc = mmpool_write_commit(p, len);
-            }
-        } else {
-            xp_tagged_build(buf, len, id, counter, TAG_DATA);
-            rc = mmpool_write(p, buf, len, STALL_MS);
-        }
-        if (rc == MMPOOL_ETIMEDOUT) {
-            return violation(s, 45, "writer %u: no free slot for %d ms", id, STALL_MS);
-        }
-        if (rc != 0) {
-            return violation(s, 46, "writer %u: write: %s", id, mmpool_err_name(rc));
-        }
-        atomic_store_explicit(&s->committed_by[place], id, memory_order_relaxed);
-        atomic_fetch_add_explicit(&s->written, 1, memory_order_relaxed);
-        sleep_us((r >> 40) % 500);
-    }
-}
-
-typedef struct writer_seen {
-    uint32_t id;
-    uint64_t counter;
-} writer_seen;
-
-/* storm_reader POOL STATS MODE HOW: MODE latest|fifo, HOW copy|loan. Reads
- * until killed, checking every frame: intact, seq rising, dropped = seq -
- * previous seq - 1, each writer's counter rising. A loan is held a random
- * while and must be unchanged when released. */
-static int role_storm_reader(int argc, char **argv) {
-    if (argc != 5) {
-        return 50;
-    }
-    storm_stats *s = stats_map(argv[2], false);
-    if (s == NULL) {
-        return 51;
-    }
-    mmpool_options o = {.read_mode =
-                            strcmp(argv[3], "fifo") == 0 ? MMPOOL_READ_FIFO : MMPOOL_READ_LATEST};
-    bool loan = strcmp(argv[4], "loan") == 0;
-    const char *name = loan ? "loan" : "copy";
-    mmpool *p;
-    int rc = mmpool_open(&p, argv[1], &o);
-    if (rc != 0) {
-        return violation(s, 52, "%s/%s reader: open: %s", argv[3], name, mmpool_err_name(rc));
-    }
-    uint8_t *buf = malloc(STORM_CAP);
-    writer_seen *seen = calloc(WRITER_TABLE, sizeof *seen);
-    if (buf == NULL || seen == NULL) {
-        return 53;
-    }
-    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)getpid() << 32);
-    uint64_t prev = 0;
-    for (;;) {
-        mmpool_view v;
-        mmpool_frame f;
-        const void *data = buf;
-        if (loan) {
-            rc = mmpool_read_acquire(p, &v, STALL_MS);
-            f = v.frame;
-            data = v.data;
-        } else {
-            rc = mmpool_read(p, buf, STORM_CAP, &f, STALL_MS);
-        }
-        if (rc == MMPOOL_ETIMEDOUT) {
-            return violation(s, 54, "%s/%s reader: no frame for %d ms after seq %llu", argv[3],
-                             name, STALL_MS, (unsigned long long)prev);
-        }
-        if (rc != 0) {
-            return violation(s, 55, "%s/%s reader: read: %s", argv[3], name, mmpool_err_name(rc));
-        }
-        if (f.seq <= prev) {
-            return violation(s, 56, "%s/%s reader: seq %llu after %llu", argv[3], name,
-                             (unsigned long long)f.seq, (unsigned long long)prev);
-        }
-        if (f.dropped != (prev == 0 ? 0 : f.seq - prev - 1)) {
-            return violation(s, 57, "%s/%s reader: seq %llu after %llu reports %llu dropped",
-                             argv[3], name, (unsigned long long)f.seq, (unsigned long long)prev,
-                             (unsigned long long)f.dropped);
-        }
-        frame_tag t;
-        const char *bad = storm_frame_check(data, f.len, &t);
-        if (bad != NULL) {
-            return violation(s, 58, "%s/%s reader: seq %llu len %llu: %s", argv[3], name,
-                             (unsigned long long)f.seq, (unsigned long long)f.len, bad);
-        }
-        /* A replacement writer gets a new id, so one id's counters only
-         * rise. Ids a table size apart are thousands of kills apart. */
-        writer_seen *w = &seen[t.writer % WRITER_TABLE];
-        if (w->id != t.writer) {
-            w->id = t.writer;
-            w->counter = 0;
-        }
-        if (t.counter <= w->counter) {
-            return violation(s, 59, "%s/%s reader: seq %llu: writer %u counter %llu after %llu",
-                             argv[3], name, (unsigned long long)f.seq, t.writer,
-                             (unsigned long long)t.counter, (unsigned long long)w->counter);
-        }
-        w->counter = t.counter;
-        if (loan) {
-            uint64_t r = xp_next_rand(&rng);
-            sleep_us(r % 3000); /* so kills land on a held loan */
-            if (storm_frame_check(data, f.len, &t) != NULL) {
-                return violation(s, 60, "%s/%s reader: seq %llu changed while loaned", argv[3],
-                                 name, (unsigned long long)f.seq);
-            }
-            rc = mmpool_read_release(p, &v);
-            if (rc != 0) {
-                return violation(s, 61, "%s/%s reader: release: %s", argv[3], name,
-                                 mmpool_err_name(rc));
-            }
-        }
-        prev = f.seq;
-        atomic_fetch_add_explicit(&s->verified, 1, memory_order_relaxed);
-    }
-}
-
-/* ---- kill storm ---- */
 
 typedef struct place {
     const char *role;
@@ -526,7 +281,7 @@ static void await_new_frame(storm *sm, uint64_t before, uint64_t since, int limi
             storm_fail(sm, "parent read: %s", mmpool_err_name(rc));
         }
         frame_tag t;
-        const char *bad = storm_frame_check(sm->buf, f.len, &t);
+        const char *bad = ks_frame_check(sm->buf, f.len, &t);
         if (bad != NULL || f.seq <= sm->last_seq) {
             storm_fail(sm, "parent read seq %llu after %llu: %s", (unsigned long long)f.seq,
                        (unsigned long long)sm->last_seq, bad != NULL ? bad : "seq not rising");
@@ -587,7 +342,7 @@ static bool park_zombie(storm *sm, pid_t pid) {
 /* One round: kill a random child, make sure it is dead (reaped, or a
  * zombie), require a new frame within 1 s, and start a replacement. */
 static void storm_round(storm *sm) {
-    sleep_us(xp_next_rand(&sm->rng) % 15001);
+    ks_sleep_us(xp_next_rand(&sm->rng) % 15001);
     check_children(sm);
     int i = pick_victim(sm);
     pid_t pid = sm->pids[i];
@@ -630,7 +385,7 @@ static void storm_check_slots(storm *sm) {
     frame_tag t;
     ASSERT_RC(mmpool_read(sm->reader, sm->buf, STORM_CAP, &f, DELIVER_MS), 0);
     assert_true(f.seq > sm->last_seq);
-    assert_null(storm_frame_check(sm->buf, f.len, &t));
+    assert_null(ks_frame_check(sm->buf, f.len, &t));
     assert_int_equal(t.writer, sm->next_id);
     /* A new FIFO reader finds exactly the four new frames, in order. */
     uint64_t newest = f.seq;
@@ -638,7 +393,7 @@ static void storm_check_slots(storm *sm) {
     for (int i = 0; i < STORM_SLOTS; i++) {
         ASSERT_RC(mmpool_try_read(fifo, sm->buf, STORM_CAP, &f), 0);
         assert_int_equal(f.seq, newest - STORM_SLOTS + 1 + (uint64_t)i);
-        assert_null(storm_frame_check(sm->buf, f.len, &t));
+        assert_null(ks_frame_check(sm->buf, f.len, &t));
         assert_int_equal(t.writer, sm->next_id - STORM_SLOTS + 1 + (uint32_t)i);
     }
     ASSERT_RC(mmpool_try_read(fifo, sm->buf, STORM_CAP, &f), MMPOOL_EAGAIN);
@@ -670,7 +425,7 @@ static void test_kill_storm_loses_no_slot_and_tears_no_frame(void **state) {
     storm sm = {.k = k, .seed = storm_seed()};
     sm.rng = sm.seed;
     int kills = storm_kills();
-    sm.stats = stats_map(k->stats_path, true);
+    sm.stats = ks_stats_map(k->stats_path, true);
     assert_non_null(sm.stats);
     k->stats = sm.stats;
     k->stats_size = sizeof *sm.stats;
@@ -832,7 +587,7 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
     uint32_t mask;
     while ((mask = header_word(st->path, READ_WAITERS_OFFSET)) == 0) {
         assert_true(mmpool_now_ns() < deadline);
-        sleep_us(500);
+        ks_sleep_us(500);
     }
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(xp_reap(st, pid), KILLED);
@@ -841,7 +596,7 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
      * as well as one driven by counting. */
     for (uint64_t key = 1; key <= 200; key++) {
         ASSERT_RC(xp_write_keyed(w, key, 0), 0);
-        sleep_us(1000);
+        ks_sleep_us(1000);
     }
     assert_int_equal(header_word(st->path, READ_WAITERS_OFFSET), 0);
     uint32_t word = header_word(st->path, FRAME_WORD_OFFSET);
@@ -959,12 +714,13 @@ static void follow_parent(void) {
 }
 
 static int child_main(int argc, char **argv) {
+    const mmpt_role *tables[] = {ks_roles, kill_roles};
     mmpt_role roles[16];
     size_t n = 0;
-    roles[n++] = (mmpt_role){"storm_writer", role_storm_writer};
-    roles[n++] = (mmpt_role){"storm_reader", role_storm_reader};
-    for (const mmpt_role *r = kill_roles; r->name != NULL && n < 15; r++) {
-        roles[n++] = *r;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        for (const mmpt_role *r = tables[t]; r->name != NULL && n < 15; r++) {
+            roles[n++] = *r;
+        }
     }
     roles[n] = (mmpt_role){NULL, NULL};
     follow_parent();
