@@ -98,7 +98,8 @@ typedef struct mmpool_frame {
 } mmpool_frame;
 
 typedef struct mmpool_view {
-    const void *data; /* the frame in place, valid until release or close */
+    const void *data; /* the frame in place, valid until release or close
+                         (and not in a child forked meanwhile) */
     mmpool_frame frame;
     uint64_t reserved_[2]; /* identifies the loan; do not touch */
 } mmpool_view;

@@ -37,7 +37,6 @@ struct mmpool {
     uint64_t cursor;       /* seq of the last frame this handle returned */
     int64_t write_slot;    /* slot of our write loan, -1 if none */
     uint64_t *loans;       /* per slot: seq of our read loan there, 0 = none */
-    uint64_t pid;          /* process that opened the handle */
     _Atomic int interrupt; /* set by mmpool_interrupt() */
     uint32_t wakes;        /* wake-ups issued, to pace liveness checks */
     char format[MMPOOL_FORMAT_MAX + 1];
@@ -67,8 +66,9 @@ int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g
 uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time);
 /* Claims the oldest free slot for writing; -1 if every slot is held. */
 int64_t mmp__slot_claim(mmpool *p);
-/* Publishes the claimed slot as the next seq. */
-void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len);
+/* Publishes the claimed slot as the next seq. MMPOOL_EFORMAT if the header
+ * is damaged beyond giving a seq; the slot then stays claimed. */
+int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len);
 /* Gives the claimed slot back empty. */
 void mmp__slot_abort(mmpool *p, int64_t slot);
 /* Pins the frame a read should return next (per read mode and cursor).

@@ -26,11 +26,8 @@ static bool retired(const mmpool *p) {
     return atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0;
 }
 
+/* Wakes the waiters of one channel, if any; the caller has fenced. */
 static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
-    /* seq_cst fence: orders our state change (a commit, an unpin) before
-     * the load of the waiter mask. The waiter fences between setting its
-     * bit and re-checking the state, so one of the two sees the other. */
-    atomic_thread_fence(memory_order_seq_cst);
     uint32_t mask = atomic_load_explicit(waiters, memory_order_relaxed);
     if (mask != 0) {
         /* release: a waiter that reads the new word value sees our change. */
@@ -46,17 +43,18 @@ static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
     }
 }
 
+/* seq_cst fence before loading a waiter mask: orders our state change (a
+ * commit, an unpin) before that load. The waiter fences between setting its
+ * bit and re-checking the state, so one of the two sees the other. */
 void mmp__notify_slot_freed(mmpool *p) {
+    atomic_thread_fence(memory_order_seq_cst);
     wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
 }
 
-static void notify_frame(mmpool *p) {
-    wake(p, &p->hdr->frame_word, &p->hdr->read_waiters);
-}
-
 void mmp__notify_all(mmpool *p) {
-    notify_frame(p);
-    mmp__notify_slot_freed(p);
+    atomic_thread_fence(memory_order_seq_cst);
+    wake(p, &p->hdr->frame_word, &p->hdr->read_waiters);
+    wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
 }
 
 /*
@@ -136,15 +134,20 @@ static int claim(mmpool *p, int timeout_ms, int64_t *slot) {
                      &p->hdr->write_waiters);
 }
 
-static void commit(mmpool *p, int64_t slot, size_t len) {
-    mmp__slot_commit(p, slot, len);
+static int commit(mmpool *p, int64_t slot, size_t len) {
+    int rc = mmp__slot_commit(p, slot, len);
+    if (rc != 0) {
+        mmp__slot_abort(p, slot);
+        mmp__notify_slot_freed(p);
+        return rc;
+    }
     if ((atomic_load_explicit(&p->entry->role, memory_order_relaxed) & MMP__ROLE_WRITE) == 0) {
         atomic_fetch_or_explicit(&p->entry->role, MMP__ROLE_WRITE, memory_order_relaxed);
     }
     /* A commit publishes a frame and also frees the slot it was written
      * in, for writers waiting on a full pool. */
-    notify_frame(p);
-    mmp__notify_slot_freed(p);
+    mmp__notify_all(p);
+    return 0;
 }
 
 int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
@@ -162,8 +165,7 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
     if (len != 0) {
         memcpy(mmp__slot_data(pool, slot), data, len);
     }
-    commit(pool, slot, len);
-    return 0;
+    return commit(pool, slot, len);
 }
 
 int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
@@ -203,8 +205,7 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
         mmp__slot_abort(pool, slot);
         return MMPOOL_ESTALE;
     }
-    commit(pool, slot, len);
-    return 0;
+    return commit(pool, slot, len);
 }
 
 int mmpool_write_abort(mmpool *pool) {

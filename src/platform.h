@@ -95,8 +95,6 @@ int mmp__path_remove(const char *path);
 int mmp__lock_try(mmp__file *f, uint64_t byte);
 int mmp__lock_wait(mmp__file *f, uint64_t byte);
 void mmp__lock_release(mmp__file *f, uint64_t byte);
-/* 1 if another open file (any process) holds the lock on byte, 0 if not. */
-int mmp__lock_held(mmp__file *f, uint64_t byte);
 
 /*
  * Sleeps while *word == expected, at most timeout_ms milliseconds (>= 0).

@@ -127,8 +127,7 @@ static int attach(mmpool *p) {
     mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
     p->entry = e;
     mmp__slot_clear_entry(p, i);
-    p->pid = mmp__process_id();
-    e->pid = p->pid;
+    e->pid = mmp__process_id();
     e->proc_start = mmp__process_start();
     e->open_ns = mmp__realtime_ns();
     atomic_store_explicit(&e->role, p->read_mode == MMPOOL_READ_FIFO ? MMP__ROLE_FIFO : 0,

@@ -75,6 +75,10 @@ int64_t mmp__slot_claim(mmpool *p) {
              * commit or abort, and then finds another seq (or 0) and
              * looks again. */
             atomic_store_explicit(&p->slots[best].seq, 0, memory_order_relaxed);
+            /* Makes seq 0 visible before any of the new data, as a seqlock
+             * writer does: a copy that a damaged state word let overlap
+             * with this write then sees the seq change. Free on x86. */
+            atomic_thread_fence(memory_order_release);
             return best;
         }
     }
@@ -85,6 +89,7 @@ int64_t mmp__slot_claim(mmpool *p) {
  * commit lock for a handful of stores. */
 static void commit_lock(mmpool *p) {
     uint32_t me = p->index + 1;
+    uint32_t watched = 0; /* the owner being timed */
     uint64_t since = 0;
     for (unsigned spin = 1;; spin++) {
         uint32_t owner = 0;
@@ -103,7 +108,10 @@ static void commit_lock(mmpool *p) {
              * keeps the lock for a second is not committing but stuck or
              * hostile: the lock is taken from it. */
             uint64_t now = mmp__monotonic_ns();
-            since = since == 0 ? now : since;
+            if (owner != watched) {
+                watched = owner;
+                since = now;
+            }
             if (owner == me || owner > MMP__HANDLES || now - since > MMP__COMMIT_STEAL_NS) {
                 atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
                                                         memory_order_relaxed, memory_order_relaxed);
@@ -114,7 +122,27 @@ static void commit_lock(mmpool *p) {
     }
 }
 
-void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
+/* Releases the commit lock unless it was taken from us meanwhile. */
+static void commit_unlock(mmpool *p) {
+    uint32_t me = p->index + 1;
+    atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &me, 0, memory_order_release,
+                                            memory_order_relaxed);
+}
+
+/* Raises last_seq to seq; never lowers it, even if the commit lock was
+ * taken from us and another committer got further. */
+static bool raise_last_seq(mmpool *p, uint64_t seq) {
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
+    for (int race = 0; race < MMP__MAX_RACES && last < seq; race++) {
+        if (atomic_compare_exchange_weak_explicit(&p->hdr->last_seq, &last, seq,
+                                                  memory_order_release, memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
     mmp__slot *s = &p->slots[slot];
     uint64_t time = mmp__monotonic_ns();
     atomic_store_explicit(&s->len, len, memory_order_relaxed);
@@ -122,7 +150,14 @@ void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
     /* Seqs are given out and published under one lock, so frames become
      * visible in seq order even with several writers. */
     commit_lock(p);
-    uint64_t seq = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed) + 1;
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
+    if (last == UINT64_MAX) {
+        /* Only a damaged header gets here; wrapping to seq 0 would hide
+         * every frame from then on. */
+        commit_unlock(p);
+        return MMPOOL_EFORMAT;
+    }
+    uint64_t seq = last + 1;
     atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
     atomic_store_explicit(&s->check, mmp__slot_check(seq, len, time), memory_order_relaxed);
     /* release: publishes data, len, time and seq to every reader whose pin
@@ -131,13 +166,24 @@ void mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
     /* release: a reader that sees last_seq >= seq also sees the slot free
      * with this seq; readers consider only frames up to last_seq, which
      * keeps visibility in seq order. */
-    atomic_store_explicit(&p->hdr->last_seq, seq, memory_order_release);
-    atomic_store_explicit(&p->hdr->commit_lock, 0, memory_order_release);
+    raise_last_seq(p, seq);
+    commit_unlock(p);
+    return 0;
 }
 
 void mmp__slot_abort(mmpool *p, int64_t slot) {
     /* seq was zeroed at claim; the slot goes back empty. */
     atomic_store_explicit(&p->slots[slot].state, 0, memory_order_release);
+}
+
+/* Whether slot i's descriptor holds a committed frame numbered seq: its
+ * seq, length and check word agree. Unpinned, this is only a hint. */
+static bool valid_frame(const mmpool *p, uint32_t i, uint64_t seq) {
+    const mmp__slot *s = &p->slots[i];
+    uint64_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
+    uint64_t time = atomic_load_explicit(&s->time, memory_order_relaxed);
+    return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq && len <= p->capacity &&
+           atomic_load_explicit(&s->check, memory_order_relaxed) == mmp__slot_check(seq, len, time);
 }
 
 static bool better(const mmpool *p, uint64_t seq, uint64_t best) {
@@ -161,7 +207,7 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
             continue;
         }
         uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
-        if (seq > last) {
+        if (seq > last && !*stuck && valid_frame(p, i, seq)) {
             *stuck = true;
         }
         if (seq == 0 || seq <= p->cursor || seq > last) {
@@ -179,19 +225,15 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
 /* Raises last_seq to the newest published frame: a committer that died
  * between publishing its slot and storing last_seq leaves it behind. */
 static bool repair_last_seq(mmpool *p) {
-    uint64_t newest = 0;
-    for (uint32_t i = 0; i < p->count; i++) {
-        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
-        uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
-        if (writer_field(state) == 0 && seq > newest) {
-            newest = seq;
-        }
-    }
+    /* Called with the commit lock held (or taken over from a dead owner):
+     * at most one commit was in flight, so at most one frame, last_seq + 1,
+     * can be published but not announced. Only a descriptor whose check
+     * word holds counts: a scribbled seq must not move last_seq. */
     uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
-    while (last < newest) {
-        if (atomic_compare_exchange_weak_explicit(&p->hdr->last_seq, &last, newest,
-                                                  memory_order_release, memory_order_relaxed)) {
-            return true;
+    for (uint32_t i = 0; last != UINT64_MAX && i < p->count; i++) {
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
+        if (writer_field(state) == 0 && valid_frame(p, i, last + 1)) {
+            return raise_last_seq(p, last + 1);
         }
     }
     return false;
@@ -333,10 +375,9 @@ bool mmp__slot_recover(mmpool *p) {
             junk |= p->pin;
         }
         if (junk != 0) {
-            if ((junk & MMP__WRITER_MASK) != 0) {
-                /* Whatever was being written there is not a frame. */
-                atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
-            }
+            /* seq stays: a frame that was never committed there fails its
+             * check word, and zeroing it could wipe a frame that a writer
+             * committed after another recoverer cleared the same junk. */
             freed |= atomic_compare_exchange_strong_explicit(
                 word, &state, state & ~junk, memory_order_release, memory_order_relaxed);
             continue;

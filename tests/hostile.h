@@ -29,12 +29,14 @@
 #define OFF_SLOTS_OFFSET 68                    /* u32 slots_offset */
 #define OFF_FORMAT 80                          /* 64 bytes: format, NUL-ended */
 #define OFF_CHECKSUM 144                       /* u64 FNV-1a 64 of bytes 0..143 */
+#define OFF_LAST_SEQ 256                       /* u64 last_seq */
 #define OFF_COMMIT_LOCK 264                    /* u32 commit_lock */
 #define HEADER_BYTES 1024                      /* the header, up to the handle table */
 #define PAGE 4096                              /* alignment of slot table, data, slots */
 #define SLOTS_OFFSET 4096                      /* the slot descriptor table */
 #define DESC_BYTES 64                          /* one slot descriptor */
 #define DESC_STATE 0                           /* u64 state, within a descriptor */
+#define DESC_SEQ 8                             /* u64 seq, within a descriptor */
 #define DESC_LEN 16                            /* u64 len, within a descriptor */
 #define FNV_BASIS UINT64_C(0xcbf29ce484222325) /* FNV-1a 64 offset basis */
 

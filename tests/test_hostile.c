@@ -290,6 +290,63 @@ static void test_descriptor_changed_after_commit_is_skipped(void **state) {
     mmpool_close(p);
 }
 
+/* Writes and reads n frames; returns how many reads succeeded. */
+static int stream(mmpool *w, mmpool *r, int n) {
+    unsigned char buf[64];
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(mmpool_try_write(w, &i, sizeof i), MMPOOL_OK);
+        got += mmpool_try_read(r, buf, sizeof buf, NULL) == MMPOOL_OK;
+    }
+    return got;
+}
+
+static void test_scribbled_seq_in_free_slot_stops_nobody(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 3);
+    mmpool *w = NULL;
+    mmpool *r = NULL;
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(stream(w, r, 1), 1);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 3, &len);
+    /* The largest seq in the empty slot 2: without a matching check word it
+     * must neither count as a frame nor move last_seq. */
+    hs_put(m, SLOTS_OFFSET + 2 * DESC_BYTES + DESC_SEQ, UINT64_MAX, 8);
+    assert_int_equal(stream(w, r, 100), 100);
+    mmpool *late = NULL; /* a reader that comes afterwards sees frames too */
+    assert_int_equal(mmpool_open(&late, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(stream(w, late, 100), 100);
+    mmpool_close(late);
+    munmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
+static void test_exhausted_last_seq_fails_writes_visibly(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 2);
+    mmpool *w = NULL;
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 2, &len);
+    hs_put(m, OFF_LAST_SEQ, UINT64_MAX, 8);
+    /* No seq is left to give: an error, not a frame that nobody can see. */
+    assert_int_equal(mmpool_try_write(w, "x", 1), MMPOOL_EFORMAT);
+    void *data;
+    assert_int_equal(mmpool_write_acquire(w, &data, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 1), MMPOOL_EFORMAT);
+    /* The slots were given back: once last_seq is sane, writes work. */
+    hs_put(m, OFF_LAST_SEQ, 7, 8);
+    mmpool *r = NULL;
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(stream(w, r, 2), 2);
+    munmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
 static void test_garbage_state_words_are_repaired_by_a_writer(void **state) {
     fixture *fx = *state;
     hs_create_pool(fx->path, 64, 2);
@@ -508,6 +565,8 @@ int main(int argc, char **argv) {
         T(test_format_without_nul_is_refused),
         T(test_capacity_and_count_out_of_limits_are_refused),
         T(test_descriptor_changed_after_commit_is_skipped),
+        T(test_scribbled_seq_in_free_slot_stops_nobody),
+        T(test_exhausted_last_seq_fails_writes_visibly),
         T(test_garbage_state_words_are_repaired_by_a_writer),
         T(test_commit_lock_held_by_live_handle_is_taken),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),

@@ -62,30 +62,44 @@ int mmp__resolve_path(char *out, size_t cap, const char *path) {
 
 /* ---- open/create/link ---- */
 
-static int wrap(mmp__file **out, int fd) {
+/* open(2) and recording the descriptor happen as one step under the list's
+ * lock: a fork() in another thread must not copy a pool descriptor that the
+ * child handler does not know about. */
+static int open_tracked(mmp__file **out, const char *path, int flags, mode_t mode) {
     mmp__file *f = calloc(1, sizeof *f);
-    if (f == NULL || mmp__fork_track(f) != 0) {
+    if (f == NULL || mmp__files_lock() != 0) {
         free(f);
-        close(fd);
         return MMPOOL_ESYS;
     }
-    f->fd = fd;
+    int fd = open(path, flags, mode);
+    int err = errno;
+    if (fd >= 0) {
+        f->fd = fd;
+        mmp__files_add(f);
+    }
+    mmp__files_unlock();
+    if (fd < 0) {
+        free(f);
+        return from_errno(err);
+    }
     *out = f;
     return 0;
 }
 
 int mmp__file_open(mmp__file **out, const char *path) {
     /* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        return from_errno(errno);
+    mmp__file *f;
+    int rc = open_tracked(&f, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (rc != 0) {
+        return rc;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        mmp__file_close(f);
         return MMPOOL_EFORMAT;
     }
-    return wrap(out, fd);
+    *out = f;
+    return 0;
 }
 
 /* The directory part of path, for O_TMPFILE. */
@@ -125,17 +139,13 @@ int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, u
         return rc;
     }
     /* An unnamed file: a creator killed before linking leaves nothing. */
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0) {
-        return from_errno(errno);
-    }
     mmp__file *f;
-    rc = wrap(&f, fd);
+    rc = open_tracked(&f, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)mode);
     if (rc != 0) {
         return rc;
     }
     /* The umask must not narrow the mode the caller asked for. */
-    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    if (fchmod(f->fd, (mode_t)mode) != 0 || ftruncate(f->fd, (off_t)size) != 0) {
         rc = from_errno(errno);
     } else {
         rc = mmp__file_reserve(f, size);
@@ -167,13 +177,17 @@ int mmp__file_link(mmp__file *f, const char *path) {
 }
 
 void mmp__file_close(mmp__file *f) {
-    if (f != NULL) {
-        mmp__fork_untrack(f);
-        if (f->fd >= 0) {
-            close(f->fd);
-        }
-        free(f);
+    if (f == NULL) {
+        return;
     }
+    /* Never fails once the handler is installed, which it is: f exists. */
+    mmp__files_lock();
+    mmp__files_remove(f);
+    if (f->fd >= 0) {
+        close(f->fd);
+    }
+    mmp__files_unlock();
+    free(f);
 }
 
 int mmp__file_is_at(mmp__file *f, const char *path) {
@@ -226,14 +240,22 @@ int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
         return MMPOOL_ENOSPC;
     }
     /* MAP_POPULATE faults every page in now: a first frame into fresh pages
-     * costs ten times a frame into faulted ones. */
-    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f->fd, 0);
-    if (p == MAP_FAILED) {
-        return errno == ENOMEM ? MMPOOL_ENOSPC : from_errno(errno);
+     * costs ten times a frame into faulted ones. Under the list's lock, so
+     * that no fork() comes between mmap and madvise. */
+    if (mmp__files_lock() != 0) {
+        return MMPOOL_ESYS;
     }
-    /* A forked child gets no copy of the pool (see fork.c); this also
-     * keeps fork() of a process with large pools cheap. */
-    madvise(p, (size_t)size, MADV_DONTFORK);
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f->fd, 0);
+    int err = errno;
+    if (p != MAP_FAILED) {
+        /* A forked child gets no copy of the pool (see fork.c); this also
+         * keeps fork() of a process with large pools cheap. */
+        madvise(p, (size_t)size, MADV_DONTFORK);
+    }
+    mmp__files_unlock();
+    if (p == MAP_FAILED) {
+        return err == ENOMEM ? MMPOOL_ENOSPC : from_errno(err);
+    }
     *addr = p;
     return 0;
 }
@@ -278,12 +300,4 @@ int mmp__lock_wait(mmp__file *f, uint64_t byte) {
 void mmp__lock_release(mmp__file *f, uint64_t byte) {
     struct flock fl;
     lock_op(f, F_OFD_SETLK, F_UNLCK, byte, &fl);
-}
-
-int mmp__lock_held(mmp__file *f, uint64_t byte) {
-    struct flock fl;
-    if (lock_op(f, F_OFD_GETLK, F_WRLCK, byte, &fl) != 0) {
-        return 1; /* cannot tell: assume alive, never reclaim wrongly */
-    }
-    return fl.l_type != F_UNLCK;
 }

@@ -49,27 +49,32 @@ static void install(void) {
     handler_rc = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-int mmp__fork_track(mmp__file *f) {
+int mmp__files_lock(void) {
     pthread_once(&handler_once, install);
     if (handler_rc != 0) {
         return MMPOOL_ESYS;
     }
     pthread_mutex_lock(&files_lock);
+    return 0;
+}
+
+void mmp__files_unlock(void) {
+    pthread_mutex_unlock(&files_lock);
+}
+
+void mmp__files_add(mmp__file *f) {
     f->prev = NULL;
     f->next = files;
     if (files != NULL) {
         files->prev = f;
     }
     files = f;
-    pthread_mutex_unlock(&files_lock);
-    return 0;
 }
 
-void mmp__fork_untrack(mmp__file *f) {
+void mmp__files_remove(mmp__file *f) {
     if (f->inherited) {
         return; /* dropped from the child's list at fork */
     }
-    pthread_mutex_lock(&files_lock);
     if (f->prev != NULL) {
         f->prev->next = f->next;
     } else {
@@ -78,7 +83,6 @@ void mmp__fork_untrack(mmp__file *f) {
     if (f->next != NULL) {
         f->next->prev = f->prev;
     }
-    pthread_mutex_unlock(&files_lock);
 }
 
 bool mmp__file_inherited(const mmp__file *f) {

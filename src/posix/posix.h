@@ -14,10 +14,17 @@ struct mmp__file {
     struct mmp__file *next;
 };
 
-/* Adds f to the list of open files; returns MMPOOL_ESYS if the fork handler
- * cannot be installed. */
-int mmp__fork_track(mmp__file *f);
-/* Removes f from the list. */
-void mmp__fork_untrack(mmp__file *f);
+/*
+ * The list of open files and its lock. Whatever creates or destroys a pool
+ * descriptor or mapping does so while holding the lock, so that a fork() in
+ * another thread sees either none of it or all of it, recorded.
+ * mmp__files_lock installs the fork handler on first use; MMPOOL_ESYS if
+ * that is impossible (then nothing is locked).
+ */
+int mmp__files_lock(void);
+void mmp__files_unlock(void);
+/* Add f to, or remove it from, the list; with the lock held. */
+void mmp__files_add(mmp__file *f);
+void mmp__files_remove(mmp__file *f);
 
 #endif /* MMP_POSIX_H */
