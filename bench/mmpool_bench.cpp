@@ -1,0 +1,113 @@
+// mmpool_bench: the library's costs against memcpy, futexes, sockets and pipes, on Google
+// Benchmark. Linked against mmpool::mmpool like any user program.
+//
+//   mmpool_bench [--benchmark_filter=REGEX] [--benchmark_repetitions=5]
+//                [--benchmark_format=json | --benchmark_out=FILE --benchmark_out_format=json]
+//   MMPOOL_BENCH_FRAMES=N   recorded frames per cross-process case (default 300: 5 s at
+//                           60 fps; CI smoke uses 10)
+//
+// NAMES, exactly as Google Benchmark prints them ("name" and "run_name" in the JSON; with
+// --benchmark_repetitions the aggregates append _mean, _median, _stddev and _cv to "name").
+// N is the frame size in bytes: 64, 4096, 1048576, 6220800 (Full-HD BGR8, 1920x1080x3) or
+// 33554432; "label" gives the same size as 64B, 4KiB, 1MiB, FullHD or 32MiB.
+//
+// IN-PROCESS. real_time is the time per operation in ns; counters: bytes_per_second (frame
+// bytes per operation / time) and, for the two manually timed cases, clock_overhead_ns. They
+// run size by size, each pool case next to its baseline (memcpy_in, try_write, loan_write,
+// memcpy_out, try_read, loan_read), because the memory bandwidth of a shared machine drifts
+// by 10-50 % over minutes; --benchmark_enable_random_interleaving=true spreads it further.
+//   BM_memcpy_in/bytes:N       memcpy of the frame from a private buffer into MAP_SHARED
+//                              buffers in /dev/shm, pre-faulted, rotating over 3 (as many
+//                              as the pool has slots).
+//   BM_memcpy_out/bytes:N      memcpy from those shared buffers into a private buffer.
+//   BM_try_write/bytes:N       mmpool_try_write into a pool in /dev/shm (3 slots of N bytes,
+//                              no reader; its slots rotate like the baseline's buffers).
+//   BM_try_read/bytes:N/manual_time
+//                              mmpool_try_read (LATEST, copy out) of a new frame. Before
+//                              each read, outside the timed part, a frame is committed with
+//                              a write loan, its data untouched. Manual time: CLOCK_MONOTONIC
+//                              read just before and after the call, so it includes about one
+//                              clock read (clock_overhead_ns, ~25 ns here). Its cpu_time
+//                              covers the whole iteration, commit included: use real_time.
+//   BM_loan_write/bytes:N      mmpool_write_acquire + mmpool_write_commit, no data touched
+//                              (the application would produce the frame in place);
+//                              bytes_per_second counts the frame handed over, not copied.
+//   BM_loan_read/bytes:N/manual_time
+//                              mmpool_read_acquire + mmpool_read_release, a frame committed
+//                              before each outside the timed part, as for try_read.
+//   BM_small_roundtrip/bytes:64
+//                              mmpool_try_write of 64 bytes on one handle, then
+//                              mmpool_try_read on another, timed together.
+//
+// CROSS-PROCESS. This process writes; a forked child reads, blocked in a call with a 5 s
+// timeout between frames, and is always reaped (killed if it has not exited 5 s after the
+// last frame). One iteration per repetition. real_time (manual, in us) is the p50 latency,
+// except for sustained_fps where it is 1 / fps; cpu_time is this process's CPU time over
+// the whole run, setup included, and means nothing. Pacing: one frame per 16.67 ms tick
+// (clock_nanosleep, TIMER_ABSTIME; ticks missed in a stall are skipped, not caught up), so
+// the reader is idle between frames. Timestamps: mmpool_now_ns() (CLOCK_MONOTONIC,
+// system-wide); t0 travels in the frame's first 8 bytes and the child records now - t0 in
+// shared memory. Latency counters, over MMPOOL_BENCH_FRAMES frames after 3 unrecorded
+// warm-up frames (which fault the slots in):
+//   p50_us, p99_us (nearest rank), mean_us, min_us, max_us   latency in us
+//   frames     samples recorded;  missed  frames sent but never received (0 expected)
+//   same_cpu   fraction of the samples whose reader ran on the CPU the writer sent from
+//              (sched_getcpu() on both sides, outside the timed part). The scheduler picks
+//              the placement and it shows in the figures: a wake-up on the waker's own CPU
+//              waits until the waker sleeps; one on the other CPU costs an IPI.
+// The cases:
+//   BM_xproc_loan_latency/iterations:1/manual_time
+//       Full-HD, zero copy: t0 before mmpool_write_acquire; the writer does not fill the
+//       frame, it writes only t0 into it, then commits; stop when mmpool_read_acquire
+//       has returned in the child. Also dropped: the sum of frame.dropped the reader saw.
+//   BM_xproc_copy_latency/iterations:1/manual_time
+//       Full-HD, copies: t0 before mmpool_try_write (which copies 6 MB); stop when
+//       mmpool_read has returned with the frame copied out. Also dropped.
+//   BM_wake_latency_64B/iterations:1/manual_time
+//       as copy_latency with a 64-byte frame: mmpool's wake-up, to compare with the next.
+//   BM_futex_wake_latency/iterations:1/manual_time
+//       the floor, without mmpool: the waker stores t0 in a shared word, bumps a futex word
+//       on a MAP_SHARED page and calls FUTEX_WAKE (not private); stop when the sleeper's
+//       FUTEX_WAIT has returned.
+//   BM_futex_half_roundtrip/iterations:1/manual_time
+//       futex ping-pong between the two processes, no pacing, both sleeping in FUTEX_WAIT;
+//       a sample is half of one round trip; 20 rounds per MMPOOL_BENCH_FRAMES after 100
+//       warm-up rounds.
+//   BM_unix_socket/iterations:1/manual_time
+//   BM_pipe/iterations:1/manual_time
+//       the Full-HD frame one way through an AF_UNIX SOCK_STREAM socketpair (SO_SNDBUF and
+//       SO_RCVBUF 4 MiB) or a pipe (F_SETPIPE_SZ 1 MiB), the reader blocked in read(); t0
+//       before the first write(), stop when all bytes are in. Also buffer_bytes (SO_SNDBUF
+//       as the kernel reports it, i.e. doubled, or the pipe's size).
+//   BM_xproc_sustained_fps/iterations:1/manual_time
+//       the writer calls mmpool_try_write (Full-HD) back to back for MMPOOL_BENCH_FRAMES x
+//       6.67 ms (2 s by default); the child reads in LATEST mode with mmpool_read (copy
+//       out). Counters: fps (frames the reader received per second), written_fps,
+//       dropped (frames the reader never saw: the sum of frame.dropped), frames (received).
+//
+// The JSON context also has mmpool_version, mmpool_bench_frames and clock_overhead_ns.
+// Caveats of Google Benchmark 1.7.1: a counter that is 0 in every repetition (dropped,
+// missed) gets a _cv aggregate of 0/0, which its JSON writer prints as NaN (Python's json
+// and jq accept it; strict parsers do not). A case that fails calls SkipWithError; if that
+// happens in some repetitions but not all, 1.7.1 crashes in ComputeStats (its issue #1406)
+// and the whole output is lost, so a failure is worth re-running with --benchmark_repetitions=1.
+#include <csignal>
+#include <string>
+
+#include "support.hpp"
+
+int main(int argc, char **argv) {
+    // A reader child that dies must give an error, not kill us with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    mmbench::install_cleanup_handlers();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+        return 1;
+    }
+    benchmark::AddCustomContext("mmpool_version", mmpool_version());
+    benchmark::AddCustomContext("mmpool_bench_frames", std::to_string(mmbench::bench_frames()));
+    benchmark::AddCustomContext("clock_overhead_ns", std::to_string(mmbench::clock_overhead_ns()));
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
