@@ -17,25 +17,6 @@
 
 #include "xproc.h"
 
-/* On failure, say what and where, and exit with code. */
-#define CHILD_CHECK(cond, code)                                                                    \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "child %s:%d: failed: %s\n", argv[0], __LINE__, #cond);                \
-            return (code);                                                                         \
-        }                                                                                          \
-    } while (0)
-
-#define CHILD_RC(expr, want, code)                                                                 \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "child %s:%d: %s = %s, want %s\n", argv[0], __LINE__, #expr,           \
-                    mmpool_err_name(rc_), mmpool_err_name(want));                                  \
-            return (code);                                                                         \
-        }                                                                                          \
-    } while (0)
-
 static int arg_fd(const char *s) {
     return (int)strtol(s, NULL, 10);
 }

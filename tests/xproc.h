@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "mmpool.h"
@@ -169,5 +170,26 @@ const char *xp_tagged_check(const void *data, uint64_t len, frame_tag *t);
 
 /* The roles this binary can be re-executed as, ended by {NULL, NULL}. */
 extern const mmpt_role xproc_roles[];
+
+/* For child roles (functions of argc, argv): on failure, say what and
+ * where on stderr and return code as the child's exit status. */
+#define CHILD_CHECK(cond, code)                                                                    \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "child %s:%d: failed: %s\n", argv[0], __LINE__, #cond);                \
+            return (code);                                                                         \
+        }                                                                                          \
+    } while (0)
+
+/* Likewise when expr does not return the mmpool code want. */
+#define CHILD_RC(expr, want, code)                                                                 \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != (want)) {                                                                       \
+            fprintf(stderr, "child %s:%d: %s = %s, want %s\n", argv[0], __LINE__, #expr,           \
+                    mmpool_err_name(rc_), mmpool_err_name(want));                                  \
+            return (code);                                                                         \
+        }                                                                                          \
+    } while (0)
 
 #endif
