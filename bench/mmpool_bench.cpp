@@ -84,6 +84,14 @@
 //       6.67 ms (2 s by default); the child reads in LATEST mode with mmpool_read (copy
 //       out). Counters: fps (frames the reader received per second), written_fps,
 //       dropped (frames the reader never saw: the sum of frame.dropped), frames (received).
+//   BM_memcpy_paced_in/iterations:1/manual_time
+//   BM_memcpy_paced_out/iterations:1/manual_time
+//       (bench/paced.cpp, one process) the Full-HD memcpy of BM_memcpy_in / BM_memcpy_out
+//       (same buffers, rotating over 3), one copy per 16.67 ms tick like the paced cases
+//       above, so each starts after ~16 ms idle, with cold caches and clocks: the baseline
+//       for the copies of BM_xproc_copy_latency. Timed around the memcpy alone; 60 copies
+//       (fewer if MMPOOL_BENCH_FRAMES is smaller) after 3 unrecorded ones. Counters p50_us,
+//       p99_us, mean_us, min_us, max_us, frames; real_time is the p50.
 //
 // The JSON context also has mmpool_version, mmpool_bench_frames and clock_overhead_ns.
 // Caveats of Google Benchmark 1.7.1: a counter that is 0 in every repetition (dropped,
