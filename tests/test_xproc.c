@@ -342,28 +342,37 @@ static void test_read_loans_survive_writer_burst(void **state) {
     assert_int_equal(xp_reap(st, pid), 0);
 }
 
+/* Starts n children of role on st->round_path (arguments: path, id 0..n-1,
+ * ready fd, go fd), waits until every one reported ready, releases them all
+ * at once and asserts that each exits 0. */
+static void run_together(xp *st, const char *role, int n) {
+    int ready[2], go[2];
+    xp_pipe(st, ready, 1);
+    xp_pipe(st, go, 0);
+    char ready_s[16], go_s[16], id_s[16];
+    NUM(ready_s, ready[1]);
+    NUM(go_s, go[0]);
+    pid_t pids[64];
+    assert_true(n <= 64);
+    for (int i = 0; i < n; i++) {
+        pids[i] = XP_SPAWN(st, role, st->round_path, NUM(id_s, i), ready_s, go_s);
+    }
+    xp_close(st, &ready[1]);
+    xp_close(st, &go[0]);
+    char got[64];
+    assert_true(xp_read_full(ready[0], got, (size_t)n, READY_MS));
+    xp_close(st, &go[1]); /* every child sees EOF at once */
+    xp_close(st, &ready[0]);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(xp_reap(st, pids[i]), 0);
+    }
+}
+
 static void test_concurrent_create_yields_one_pool(void **state) {
     xp *st = *state;
     for (int round = 0; round < RACE_ROUNDS; round++) {
         snprintf(st->round_path, sizeof st->round_path, "%s-r%02d", st->path, round);
-        int ready[2], go[2];
-        xp_pipe(st, ready, 1);
-        xp_pipe(st, go, 0);
-        char ready_s[16], go_s[16], id_s[16];
-        NUM(ready_s, ready[1]);
-        NUM(go_s, go[0]);
-        pid_t pids[RACE_PROCS];
-        for (int i = 0; i < RACE_PROCS; i++) {
-            pids[i] = XP_SPAWN(st, "race_create", st->round_path, NUM(id_s, i), ready_s, go_s);
-        }
-        xp_close(st, &ready[1]);
-        xp_close(st, &go[0]);
-        char got[RACE_PROCS];
-        assert_true(xp_read_full(ready[0], got, sizeof got, READY_MS));
-        xp_close(st, &go[1]); /* every child sees EOF at once */
-        for (int i = 0; i < RACE_PROCS; i++) {
-            assert_int_equal(xp_reap(st, pids[i]), 0);
-        }
+        run_together(st, "race_create", RACE_PROCS);
         assert_int_equal(xp_count_entries(st->round_path), 1);
         mmpool *p = xp_open(st, st->round_path, MMPOOL_READ_FIFO);
         mmpool_stats s;
@@ -386,7 +395,6 @@ static void test_concurrent_create_yields_one_pool(void **state) {
         xp_close_pool(st, p);
         ASSERT_RC(mmpool_unlink(st->round_path), 0);
         assert_int_equal(xp_count_entries(st->round_path), 0);
-        xp_close(st, &ready[0]);
         st->round_path[0] = '\0';
     }
 }
@@ -403,24 +411,7 @@ static void test_racing_writers_fill_empty_slots_before_overwriting(void **state
                             .flags = MMPOOL_CREATE | MMPOOL_EXCL,
                             .read_mode = MMPOOL_READ_FIFO};
         mmpool *p = xp_open_opts(st, st->round_path, &o);
-        int ready[2], go[2];
-        xp_pipe(st, ready, 1);
-        xp_pipe(st, go, 0);
-        char ready_s[16], go_s[16], id_s[16];
-        NUM(ready_s, ready[1]);
-        NUM(go_s, go[0]);
-        pid_t pids[FILL_PROCS];
-        for (int i = 0; i < FILL_PROCS; i++) {
-            pids[i] = XP_SPAWN(st, "fill_writer", st->round_path, NUM(id_s, i), ready_s, go_s);
-        }
-        xp_close(st, &ready[1]);
-        xp_close(st, &go[0]);
-        char got[FILL_PROCS];
-        assert_true(xp_read_full(ready[0], got, sizeof got, READY_MS));
-        xp_close(st, &go[1]);
-        for (int i = 0; i < FILL_PROCS; i++) {
-            assert_int_equal(xp_reap(st, pids[i]), 0);
-        }
+        run_together(st, "fill_writer", FILL_PROCS);
         uint64_t last[FILL_PROCS] = {0};
         uint64_t dropped = 0;
         int frames = 0;
@@ -446,7 +437,6 @@ static void test_racing_writers_fill_empty_slots_before_overwriting(void **state
         assert_true(in_order);
         xp_close_pool(st, p);
         ASSERT_RC(mmpool_unlink(st->round_path), 0);
-        xp_close(st, &ready[0]);
         st->round_path[0] = '\0';
     }
 }
