@@ -157,10 +157,15 @@ static int read_one(mmpool *p, int loan, unsigned char *buf, child_stats *st) {
     size_t n = v.frame.len <= SCRIB_CAPACITY ? (size_t)v.frame.len : 0;
     memcpy(buf, v.data, n);
     if (!hs_frame_ok(buf, v.frame.len)) {
-        /* Bytes that change under a loan mean a writer took the slot: the
-         * scribbler cleared our pin, which no library can prevent. Bytes
-         * that stay wrong were handed out wrong. */
-        if (n != 0 && memcmp(buf, v.data, n) != 0) {
+        /* A writer took the slot after the scribbler cleared our pin, which
+         * no library can prevent: the bytes change under the loan, or are
+         * already a whole frame of another length. Bytes that are no frame
+         * at all and stay so were handed out wrong. */
+        frame_tag t;
+        memcpy(&t, v.data, sizeof t);
+        int replaced =
+            t.len != v.frame.len && t.len <= SCRIB_CAPACITY && hs_frame_ok(v.data, t.len);
+        if (replaced || (n != 0 && memcmp(buf, v.data, n) != 0)) {
             st->moved++;
         } else {
             fprintf(stderr, "bad loan: seq %llu len %llu\n", (unsigned long long)v.frame.seq,
