@@ -63,6 +63,9 @@
 //   BM_xproc_copy_latency/iterations:1/manual_time
 //       Full-HD, copies: t0 before mmpool_try_write (which copies 6 MB); stop when
 //       mmpool_read has returned with the frame copied out. Also dropped.
+//   BM_xproc_loan_copy_latency/iterations:1/manual_time
+//       Full-HD, one copy: t0 before mmpool_write_acquire (the frame is not filled, as
+//       in loan_latency); stop when mmpool_read has returned with the frame copied out.
 //   BM_wake_latency_64B/iterations:1/manual_time
 //       as copy_latency with a 64-byte frame: mmpool's wake-up, to compare with the next.
 //   BM_futex_wake_latency/iterations:1/manual_time

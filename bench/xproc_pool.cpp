@@ -9,7 +9,11 @@
 namespace mmbench {
 namespace {
 
-enum class Path { copy, loan };
+// copy: try_write in, mmpool_read out (two copies); loan: write loan in,
+// read loan out (no copy); loan_copy: write loan in, mmpool_read out (one
+// copy, a producer that draws into the slot and a consumer that keeps the
+// frame).
+enum class Path { copy, loan, loan_copy };
 
 // ---- paced latency: one frame per 60 fps tick ----
 
@@ -27,7 +31,8 @@ std::string paced_reader(Child &c, Path path, const std::string &name, std::size
         return pool_error("mmpool_open", rc);
     }
     Memory buf; // the copy's destination; a loan needs none
-    if (path == Path::copy && !(buf = Memory::private_pages(bytes))) {
+    const bool copy_out = path != Path::loan;
+    if (copy_out && !(buf = Memory::private_pages(bytes))) {
         return "mmap of the frame buffer failed";
     }
     c.ready();
@@ -35,7 +40,7 @@ std::string paced_reader(Child &c, Path path, const std::string &name, std::size
     for (;;) {
         mmpool_frame frame{};
         std::uint64_t t0 = 0, t1 = 0;
-        if (path == Path::copy) {
+        if (copy_out) {
             rc = mmpool_read(h.get(), buf.data(), bytes, &frame, kWaitMs);
             t1 = mmpool_now_ns();
             if (rc != 0) {
@@ -98,7 +103,7 @@ std::string send_loan(mmpool *w, std::size_t bytes) {
 std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t *dropped) {
     const unsigned frames = bench_frames(), total = kWarmFrames + frames;
     Pool pool;
-    int rc = pool.create(path == Path::loan ? "loan-latency" : "copy-latency", bytes, kSlots);
+    int rc = pool.create(path == Path::copy ? "copy-latency" : "loan-latency", bytes, kSlots);
     if (rc != 0) {
         return pool_error("mmpool_open (create)", rc);
     }
@@ -115,8 +120,8 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
     }
     if (err.empty()) {
         err = paced(total, child, [&](unsigned) {
-            return path == Path::loan ? send_loan(pool.writer(), bytes)
-                                      : send_copy(pool.writer(), src, bytes);
+            return path == Path::copy ? send_copy(pool.writer(), src, bytes)
+                                      : send_loan(pool.writer(), bytes);
         });
     }
     if (err.empty()) {
@@ -153,6 +158,14 @@ void BM_xproc_copy_latency(benchmark::State &state) {
     run_paced_pool(state, Path::copy, kFullHdBytes);
 }
 BENCHMARK(BM_xproc_copy_latency)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_xproc_loan_copy_latency(benchmark::State &state) {
+    run_paced_pool(state, Path::loan_copy, kFullHdBytes);
+}
+BENCHMARK(BM_xproc_loan_copy_latency)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_wake_latency_64B(benchmark::State &state) {
     run_paced_pool(state, Path::copy, 64);
