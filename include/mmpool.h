@@ -1,11 +1,13 @@
-/*
+/**
+ * \file
  * mmpool: a pool of fixed-capacity frame slots in one memory-mapped file,
  * shared between processes on one machine.
  *
  * A writer puts a frame into the oldest slot that no handle holds (dropping
  * the oldest frame); readers take the newest frame (MMPOOL_READ_LATEST) or
- * the next one (MMPOOL_READ_FIFO). Every call returns 0 or a negative
- * MMPOOL_E* code; mmpool_strerror() and mmpool_err_name() describe it.
+ * the next one (MMPOOL_READ_FIFO). Every call that returns int returns 0 or
+ * a negative MMPOOL_E* code; mmpool_strerror() and mmpool_err_name()
+ * describe it.
  *
  * Threads: calls on one handle must not overlap, except mmpool_interrupt(),
  * which any thread may call at any time. Different handles, also on the same
@@ -16,6 +18,13 @@
  * Access: every handle, readers included, opens the file for reading and
  * writing, because reading pins a slot and registers the handle in the
  * pool's table of attached handles.
+ *
+ * Timeouts: every call with a timeout_ms argument takes 0 (do not wait:
+ * MMPOOL_EBUSY or MMPOOL_EAGAIN at once), MMPOOL_WAIT_FOREVER, or a
+ * positive number of milliseconds to wait at most (then MMPOOL_ETIMEDOUT);
+ * any other negative value is MMPOOL_EINVAL. A call with a non-zero
+ * timeout returns MMPOOL_ECANCELED after mmpool_interrupt(); reads and
+ * writes return MMPOOL_ESTALE once the pool is unlinked.
  */
 #ifndef MMPOOL_H
 #define MMPOOL_H
@@ -41,133 +50,266 @@ extern "C" {
 #define MMPOOL_API
 #endif
 
+/** Major version of this header; mmpool_version() gives the library's. */
 #define MMPOOL_VERSION_MAJOR 0
+/** Minor version of this header. */
 #define MMPOOL_VERSION_MINOR 1
+/** Patch version of this header. */
 #define MMPOOL_VERSION_PATCH 0
 
-/* Most handles that may be attached to one pool at once. */
+/** Most handles that may be attached to one pool at once. */
 #define MMPOOL_MAX_HANDLES 32
-/* Most slots a pool may have. */
+/** Most slots a pool may have. */
 #define MMPOOL_MAX_SLOTS 1024
-/* Longest payload description, not counting the terminating NUL. */
+/** Longest payload description, not counting the terminating NUL. */
 #define MMPOOL_FORMAT_MAX 63
 
-typedef struct mmpool mmpool; /* opaque; one per mmpool_open() */
+typedef struct mmpool mmpool; /**< A handle on a pool: opaque; one per mmpool_open(). */
 
+/** timeout_ms that waits until the call can complete (see Timeouts above). */
 #define MMPOOL_WAIT_FOREVER (-1)
 
-enum { MMPOOL_CREATE = 1u << 0, MMPOOL_EXCL = 1u << 1 };
-enum { MMPOOL_READ_LATEST = 0, MMPOOL_READ_FIFO = 1 };
-
-enum { /* values fixed: bindings depend on them */
-       MMPOOL_OK = 0,
-       MMPOOL_EINVAL = -1,     /* bad argument */
-       MMPOOL_ENOENT = -2,     /* no pool at the path and no MMPOOL_CREATE */
-       MMPOOL_EEXIST = -3,     /* MMPOOL_CREATE|MMPOOL_EXCL on an existing pool */
-       MMPOOL_EACCES = -4,     /* permission denied */
-       MMPOOL_EFORMAT = -5,    /* not an mmpool file, or a damaged one */
-       MMPOOL_EMISMATCH = -6,  /* capacity or count differ from the pool's */
-       MMPOOL_E2BIG = -7,      /* frame larger than the slot capacity */
-       MMPOOL_ENOSPC = -8,     /* no room on the file system, or buffer too small */
-       MMPOOL_EAGAIN = -9,     /* no new frame (try mode) */
-       MMPOOL_EBUSY = -10,     /* no free slot (try mode) */
-       MMPOOL_ETIMEDOUT = -11, /* the timeout passed */
-       MMPOOL_ESYS = -12,      /* other operating-system failure */
-       MMPOOL_ECANCELED = -13, /* mmpool_interrupt() */
-       MMPOOL_ESTALE = -14,    /* the pool was unlinked (retired) */
-       MMPOOL_ETOOMANY = -15   /* the table of attached handles is full */
+/** mmpool_options.flags. */
+enum {
+    MMPOOL_CREATE = 1u << 0, /**< create the pool if there is none at the path */
+    MMPOOL_EXCL = 1u << 1    /**< with MMPOOL_CREATE: MMPOOL_EEXIST if there is one */
+};
+/** mmpool_options.read_mode: which frame a read takes. Per handle, not stored in the pool. */
+enum {
+    MMPOOL_READ_LATEST = 0, /**< the newest frame, skipping older unread ones */
+    MMPOOL_READ_FIFO = 1    /**< the oldest frame still in the pool that is newer than the
+                                 last one this handle read */
 };
 
+/** Return codes: 0 or negative. The values are fixed: bindings depend on them. */
+enum {
+    MMPOOL_OK = 0,          /**< success */
+    MMPOOL_EINVAL = -1,     /**< bad argument */
+    MMPOOL_ENOENT = -2,     /**< no pool at the path (and no MMPOOL_CREATE) */
+    MMPOOL_EEXIST = -3,     /**< MMPOOL_CREATE|MMPOOL_EXCL on an existing pool */
+    MMPOOL_EACCES = -4,     /**< permission denied */
+    MMPOOL_EFORMAT = -5,    /**< not an mmpool file, or a damaged one */
+    MMPOOL_EMISMATCH = -6,  /**< slot_capacity or slot_count differ from the pool's */
+    MMPOOL_E2BIG = -7,      /**< frame larger than the slot capacity */
+    MMPOOL_ENOSPC = -8,     /**< no room on the file system, or a read buffer too small */
+    MMPOOL_EAGAIN = -9,     /**< no new frame (timeout 0) */
+    MMPOOL_EBUSY = -10,     /**< no free slot (timeout 0) */
+    MMPOOL_ETIMEDOUT = -11, /**< a positive timeout passed */
+    MMPOOL_ESYS = -12,      /**< other operating-system failure */
+    MMPOOL_ECANCELED = -13, /**< mmpool_interrupt() ended the call */
+    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired) */
+    MMPOOL_ETOOMANY = -15   /**< the table of attached handles is full */
+};
+
+/** How mmpool_open() opens or creates a pool. Zero-initialise it, then set what you need. */
 typedef struct mmpool_options {
-    uint64_t slot_capacity; /* bytes per frame; 0 = take the existing pool's */
-    uint32_t slot_count;    /* N >= 1; 0 = take the existing pool's */
-    uint32_t flags;         /* MMPOOL_CREATE, MMPOOL_EXCL */
-    uint32_t mode;          /* permission bits on create; 0 = 0600 */
-    uint32_t read_mode;     /* MMPOOL_READ_LATEST or MMPOOL_READ_FIFO */
-    const char *format;     /* optional payload description stored at create,
-                               <= 63 bytes, e.g. "bgr8 1920x1080" */
-    uint64_t reserved[4];   /* must be zero (MMPOOL_EINVAL otherwise) */
+    uint64_t slot_capacity; /**< bytes per frame; 0 = take the existing pool's */
+    uint32_t slot_count;    /**< 1 to MMPOOL_MAX_SLOTS; 0 = take the existing pool's.
+                               Creating needs this and slot_capacity non-zero */
+    uint32_t flags;         /**< MMPOOL_CREATE, MMPOOL_EXCL */
+    uint32_t mode;          /**< permission bits (at most 07777) on create; 0 = 0600 */
+    uint32_t read_mode;     /**< MMPOOL_READ_LATEST or MMPOOL_READ_FIFO, for this handle */
+    const char *format;     /**< optional payload description stored at create,
+                               at most MMPOOL_FORMAT_MAX bytes, such as "bgr8 1920x1080";
+                               ignored when the pool exists */
+    uint64_t reserved[4];   /**< must be zero (MMPOOL_EINVAL otherwise) */
 } mmpool_options;
 
+/** What a read tells about the frame it took. */
 typedef struct mmpool_frame {
-    uint64_t seq;          /* 1, 2, 3, ... per pool, given at commit */
-    uint64_t timestamp_ns; /* commit time, on the clock of mmpool_now_ns() */
-    uint64_t len;          /* payload bytes */
-    uint64_t dropped;      /* seq - cursor - 1; 0 on a handle's first read */
-    uint64_t reserved[2];
+    uint64_t seq;          /**< 1, 2, 3, ... per pool, given at commit */
+    uint64_t timestamp_ns; /**< commit time, on the clock of mmpool_now_ns() */
+    uint64_t len;          /**< payload bytes */
+    uint64_t dropped;      /**< frames between this handle's previous read and this one that it
+                                never read (seq - previous seq - 1); 0 on its first read */
+    uint64_t reserved[2];  /**< zero */
 } mmpool_frame;
 
+/** A frame borrowed in place by mmpool_read_acquire(). */
 typedef struct mmpool_view {
-    const void *data; /* the frame in place, valid until release or close
-                         (and not in a child forked meanwhile) */
-    mmpool_frame frame;
-    uint64_t reserved_[2]; /* identifies the loan; do not touch */
+    const void *data;      /**< the frame in place, valid until release or close
+                              (and not in a child forked meanwhile) */
+    mmpool_frame frame;    /**< the frame's seq, time and length */
+    uint64_t reserved_[2]; /**< identifies the loan; do not touch */
 } mmpool_view;
 
+/** What mmpool_stat() reports about a handle and its pool. */
 typedef struct mmpool_stats {
-    uint64_t slot_capacity;
-    uint32_t slot_count;
-    uint32_t read_mode;
-    uint64_t last_seq; /* newest committed seq, 0 if none */
-    char format[64];
-    uint64_t reserved[4];
+    uint64_t slot_capacity; /**< bytes per frame */
+    uint32_t slot_count;    /**< slots in the pool */
+    uint32_t read_mode;     /**< this handle's MMPOOL_READ_LATEST or MMPOOL_READ_FIFO */
+    uint64_t last_seq;      /**< newest committed seq, 0 if none */
+    char format[64];        /**< payload description given at create, NUL-terminated */
+    uint64_t reserved[4];   /**< zero */
 } mmpool_stats;
 
-/*
+/**
  * Opens the pool at path, creating it when opts->flags has MMPOOL_CREATE and
- * no pool is there. A path without '/' names a pool in the platform's
- * shared-memory place (Linux: /dev/shm/NAME). opts NULL adopts an existing
- * pool with the default read mode. On success *out is a new handle; on
- * failure *out is NULL and nothing is left behind.
+ * no pool is there (a retired one counts as none). A path without '/' names
+ * a pool in the platform's shared-memory place (Linux: /dev/shm/NAME). opts
+ * NULL adopts an existing pool with the default read mode. On success *out
+ * is a new handle; on failure *out is NULL and nothing is left behind.
+ * MMPOOL_ETOOMANY if MMPOOL_MAX_HANDLES handles are attached already.
  */
 MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts);
-/* Closes a handle; aborts its write loan and releases its read loans, whose
+/** Closes a handle; aborts its write loan and releases its read loans, whose
  * pointers become invalid. NULL is a no-op. */
 MMPOOL_API void mmpool_close(mmpool *pool);
-/* Marks the pool retired (handles still on it get MMPOOL_ESTALE), then
+/** Marks the pool retired (handles still on it get MMPOOL_ESTALE), then
  * removes the path. A file that is not a pool: MMPOOL_EFORMAT, nothing
  * removed. */
 MMPOOL_API int mmpool_unlink(const char *path);
-/* Drops every frame that no handle holds. Seqs keep counting. */
+/** Drops every frame that no handle holds. Seqs keep counting. */
 MMPOOL_API int mmpool_flush(mmpool *pool);
+/** Fills *out with the pool's geometry and format, this handle's read mode
+ * and the newest seq. Works on a retired pool too. */
 MMPOOL_API int mmpool_stat(const mmpool *pool, mmpool_stats *out);
-/* Any thread: a call blocked on pool returns MMPOOL_ECANCELED at once; if
- * none is blocked, the next blocking call does. Used up either way. */
+/** Any thread: a call blocked on pool returns MMPOOL_ECANCELED at once; if
+ * none is blocked, the next call on pool with a non-zero timeout does, even
+ * one that would not have had to wait. Used up either way. */
 MMPOOL_API int mmpool_interrupt(mmpool *pool);
 
-/* timeout_ms: 0 = do not wait, MMPOOL_WAIT_FOREVER = wait forever,
- * > 0 = wait at most that many milliseconds. */
+/** Copies len bytes in as the next frame, into the oldest slot that no
+ * handle holds, waiting up to timeout_ms for one to come free (see
+ * Timeouts above). len larger than the slot capacity: MMPOOL_E2BIG at
+ * once. data may be NULL when len is 0. */
 MMPOOL_API int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms);
+/** mmpool_write() with timeout 0: MMPOOL_EBUSY if no slot is free. */
 MMPOOL_API int mmpool_try_write(mmpool *pool, const void *data, size_t len);
-/* Copies the next frame into buf. If cap is smaller than the frame:
- * MMPOOL_ENOSPC, the frame stays unread and frame->len gives its size.
- * frame may be NULL. */
+/** Copies the next frame (as the read mode picks it) into buf, waiting up
+ * to timeout_ms for one. If cap is smaller than the frame: MMPOOL_ENOSPC,
+ * the frame stays unread and frame->len gives its size. A damaged frame:
+ * MMPOOL_EFORMAT, and the next read goes on past it. frame may be NULL. */
 MMPOOL_API int mmpool_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame,
                            int timeout_ms);
+/** mmpool_read() with timeout 0: MMPOOL_EAGAIN if no new frame is there. */
 MMPOOL_API int mmpool_try_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame);
 
-/* Zero-copy write: borrow the oldest free slot (*data is 4096-byte aligned,
- * *cap its capacity), fill it in place, then commit or abort. One write loan
- * per handle; a second acquire is MMPOOL_EINVAL. A commit longer than the
- * capacity is MMPOOL_E2BIG and the loan stays held. */
+/** Zero-copy write: borrow the oldest free slot (*data is 4096-byte aligned,
+ * *cap its capacity; cap may be NULL), fill it in place, then commit or
+ * abort. One write loan per handle; a second acquire is MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms);
+/** Publishes the first len bytes of the write loan as the next frame and
+ * ends the loan. len larger than the capacity: MMPOOL_E2BIG and the loan
+ * stays held. MMPOOL_ESTALE (retired pool) and MMPOOL_EFORMAT (damaged
+ * pool) also end the loan, unpublished. No loan: MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_write_commit(mmpool *pool, size_t len);
+/** Ends the write loan without publishing; the slot comes back empty. No
+ * loan: MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_write_abort(mmpool *pool);
-/* Zero-copy read: borrow the next frame in place; its slot is not
+/** Zero-copy read: borrow the next frame in place; its slot is not
  * overwritten until mmpool_read_release(). A handle may hold one read loan
- * per slot, so up to N at once. Releasing clears the view; releasing a view
- * that this handle does not hold is MMPOOL_EINVAL. */
+ * per slot, so up to N at once. A damaged frame: MMPOOL_EFORMAT, as for
+ * mmpool_read(). */
 MMPOOL_API int mmpool_read_acquire(mmpool *pool, mmpool_view *view, int timeout_ms);
+/** Ends a read loan and clears the view. Releasing a view that this handle
+ * does not hold is MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_read_release(mmpool *pool, mmpool_view *view);
 
-/* The monotonic clock that frame timestamps use, in nanoseconds. */
+/** The monotonic clock that frame timestamps use, in nanoseconds; the same
+ * for every process on the machine. */
 MMPOOL_API uint64_t mmpool_now_ns(void);
-/* "no new frame", ...; "unknown error" for a value outside the table. */
+/** "no new frame", ...; "unknown error" for a value outside the table. */
 MMPOOL_API const char *mmpool_strerror(int err);
-/* "MMPOOL_EAGAIN", ...; "MMPOOL_UNKNOWN" for a value outside the table. */
+/** "MMPOOL_EAGAIN", ...; "MMPOOL_UNKNOWN" for a value outside the table. */
 MMPOOL_API const char *mmpool_err_name(int err);
-/* "0.1.0" */
+/** The library's version, "0.1.0"; it differs from MMPOOL_VERSION_* when
+ * the program was built against another release's header. */
 MMPOOL_API const char *mmpool_version(void);
+
+/* ---- Inspection, for tools and monitors: see mmpool_inspect(). ---- */
+
+/** mmpool_slot_info.state. */
+enum {
+    MMPOOL_SLOT_EMPTY = 0,     /**< holds no frame */
+    MMPOOL_SLOT_COMMITTED = 1, /**< holds frame seq */
+    MMPOOL_SLOT_WRITING = 2,   /**< a writer holds it (writer names its entry) */
+    MMPOOL_SLOT_DAMAGED = 3    /**< its descriptor fails the checks a read makes;
+                                  reading that frame gives MMPOOL_EFORMAT */
+};
+/** mmpool_handle_info.role bits. */
+enum {
+    MMPOOL_ROLE_FIFO = 1u << 0, /**< opened with MMPOOL_READ_FIFO */
+    MMPOOL_ROLE_READ = 1u << 1, /**< has read a frame */
+    MMPOOL_ROLE_WRITE = 1u << 2 /**< has committed a frame */
+};
+
+/** A pool's header, as mmpool_inspect() found it. */
+typedef struct mmpool_info {
+    uint32_t version_major; /**< major version of the file format */
+    uint32_t version_minor; /**< minor version of the file format */
+    uint64_t slot_capacity; /**< bytes per frame */
+    uint32_t slot_count;    /**< slots in the pool */
+    uint32_t handle_count;  /**< entries in the handle table (MMPOOL_MAX_HANDLES) */
+    uint64_t slot_stride;   /**< bytes from one slot's data to the next */
+    uint64_t file_size;     /**< bytes the pool occupies */
+    uint64_t created_ns;    /**< creation, ns since the Unix epoch */
+    uint64_t last_seq;      /**< newest committed seq, 0 if none */
+    uint32_t commit_lock;   /**< entry index + 1 of a writer committing now; 0 = none */
+    uint32_t retired;       /**< 1: mmpool_unlink() retired it; opening it without
+                                 MMPOOL_CREATE gives MMPOOL_ENOENT */
+    char format[64];        /**< payload description given at create, NUL-terminated */
+    uint64_t reserved[4];   /**< zero */
+} mmpool_info;
+
+/** One slot, as mmpool_inspect() found it. */
+typedef struct mmpool_slot_info {
+    uint32_t state;        /**< MMPOOL_SLOT_* */
+    uint32_t writer;       /**< entry index + 1 of the writer holding the slot; 0 = none */
+    uint64_t pins;         /**< bit i: handle-table entry i holds the frame
+                              (a read loan or a copy in progress) */
+    uint64_t seq;          /**< the frame's seq; meaningful when COMMITTED */
+    uint64_t len;          /**< its payload bytes */
+    uint64_t timestamp_ns; /**< its commit time, on the clock of mmpool_now_ns() */
+    uint64_t reserved[2];  /**< zero */
+} mmpool_slot_info;
+
+/** One entry of the table of attached handles, as mmpool_inspect() found it. */
+typedef struct mmpool_handle_info {
+    uint32_t in_use;      /**< the entry is marked attached */
+    uint32_t alive;       /**< a live handle owns the entry: the kernel still holds
+                             its lock. in_use and not alive: its process died or
+                             closed it uncleanly; what it holds will be reclaimed */
+    uint32_t role;        /**< MMPOOL_ROLE_* bits */
+    uint32_t reserved0;   /**< zero */
+    uint64_t pid;         /**< process id recorded at attach, for display */
+    uint64_t proc_start;  /**< that process's start time, platform unit (Linux:
+                             clock ticks since boot), 0 if unknown */
+    uint64_t open_ns;     /**< attach time, ns since the Unix epoch */
+    uint64_t reserved[2]; /**< zero */
+} mmpool_handle_info;
+
+/**
+ * Inspects the pool at path (resolved like mmpool_open()) without attaching
+ * to it: takes no entry in the table of attached handles, pins no slot,
+ * maps nothing and takes no lock, so it works on a pool whose table is full
+ * and never delays the pool's users. It checks the header exactly as
+ * mmpool_open() does. The result is a snapshot made of several reads, not
+ * one atomic view: a pool in use may have moved on in between.
+ *
+ * Fills *info, the first min(slot_count, slot_cap) elements of slots
+ * (element i is slot i) and the first min(MMPOOL_MAX_HANDLES, handle_cap)
+ * elements of handles (element i is entry i). slots and handles may be NULL
+ * when their cap is 0. A retired pool is still inspected (info->retired is
+ * 1). Errors as for mmpool_open(): MMPOOL_ENOENT, MMPOOL_EACCES,
+ * MMPOOL_EFORMAT for a file that is not a pool or is damaged or truncated,
+ * MMPOOL_EINVAL for bad arguments; on failure the contents of *info, slots
+ * and handles are unspecified. Opens the file for reading and writing, like
+ * every handle.
+ */
+MMPOOL_API int mmpool_inspect(const char *path, mmpool_info *info, mmpool_slot_info *slots,
+                              size_t slot_cap, mmpool_handle_info *handles, size_t handle_cap);
+/** Writes into out (cap bytes) the file path mmpool_open() uses for path: a
+ * path with a separator unchanged, a bare name placed in the platform's
+ * shared-memory place (Linux: "/dev/shm/NAME"). MMPOOL_EINVAL if out or
+ * path is NULL, cap is 0, path is empty or the result does not fit; out is
+ * then "" (when out is not NULL and cap > 0). */
+MMPOOL_API int mmpool_resolve_path(char *out, size_t cap, const char *path);
+/** Writes into out (cap bytes) the directory where bare names live, without
+ * a trailing separator (Linux: "/dev/shm"). MMPOOL_EINVAL if out is NULL,
+ * cap is 0 or the directory does not fit; out is then "" (when out is not
+ * NULL and cap > 0). */
+MMPOOL_API int mmpool_default_dir(char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,14 @@ void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format
 /* Checks a header copied out of a file of file_size bytes and returns its
  * geometry. MMPOOL_EFORMAT for anything not exactly right. */
 int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g);
+/* Reads the header of an open file into h and checks it as above, before
+ * anything is mapped, so a short or hostile file cannot make the caller
+ * touch memory past its end (mmpool_open and mmpool_inspect alike). */
+int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g);
+/* pool.c: opens the pool file at a user path (resolved into full, cap
+ * bytes) and reads and checks its header. On failure nothing stays open. */
+int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
+                      mmp__geometry *g);
 
 /* slots.c: the lock-free slot protocol (see docs/format.md). */
 /* The check word of a committed frame's descriptor. */

@@ -102,3 +102,19 @@ int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g
     *g = want;
     return 0;
 }
+
+int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g) {
+    uint64_t size;
+    int rc = mmp__file_size(f, &size);
+    if (rc != 0) {
+        return rc;
+    }
+    if (size < sizeof *h) {
+        return MMPOOL_EFORMAT;
+    }
+    rc = mmp__file_read(f, 0, h, sizeof *h);
+    if (rc != 0) {
+        return rc;
+    }
+    return mmp__header_check(h, size, g);
+}

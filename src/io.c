@@ -32,7 +32,7 @@ static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
     if (mask != 0) {
         /* release: a waiter that reads the new word value sees our change. */
         atomic_fetch_add_explicit(word, 1, memory_order_release);
-        mmp__wake_all(p->file, word);
+        mmp__wake_all(p->file, word, mask);
         if (++p->wakes % MMP__WAKES_PER_CHECK == 0) {
             for (uint32_t i = 0; i < MMP__HANDLES; i++) {
                 if ((mask & ((uint32_t)1 << i)) != 0) {
@@ -101,7 +101,7 @@ static int wait_loop(mmpool *p, int timeout_ms, int again, mmp__attempt attempt,
                 slice = (int)left_ms;
             }
         }
-        if (mmp__wait(p->file, word, seen, slice) == MMPOOL_ETIMEDOUT) {
+        if (mmp__wait(p->file, word, seen, p->index, slice) == MMPOOL_ETIMEDOUT) {
             /* Nobody woke us for a whole slice: a holder may have died. */
             mmp__reclaim_dead(p);
         }
@@ -361,7 +361,7 @@ int mmpool_interrupt(mmpool *pool) {
     atomic_store(&pool->interrupt, 1);
     atomic_fetch_add(&pool->hdr->frame_word, 1);
     atomic_fetch_add(&pool->hdr->slot_word, 1);
-    mmp__wake_all(pool->file, &pool->hdr->frame_word);
-    mmp__wake_all(pool->file, &pool->hdr->slot_word);
+    mmp__wake_all(pool->file, &pool->hdr->frame_word, UINT32_MAX);
+    mmp__wake_all(pool->file, &pool->hdr->slot_word, UINT32_MAX);
     return 0;
 }

@@ -95,16 +95,29 @@ int mmp__path_remove(const char *path);
 int mmp__lock_try(mmp__file *f, uint64_t byte);
 int mmp__lock_wait(mmp__file *f, uint64_t byte);
 void mmp__lock_release(mmp__file *f, uint64_t byte);
+/*
+ * Whether another open file holds the lock of byte: 0 if no other open file
+ * holds it, MMPOOL_EBUSY if another does, a negative MMPOOL_E* on error.
+ * Takes no lock itself, so it never delays an owner. Locks of f itself do
+ * not count. Used to tell live handle-table entries from dead ones.
+ */
+int mmp__lock_test(mmp__file *f, uint64_t byte);
 
 /*
  * Sleeps while *word == expected, at most timeout_ms milliseconds (>= 0).
  * Returns 0 when woken, when *word differs, or spuriously; MMPOOL_ETIMEDOUT
- * when the time passed. word lies in the mapping of f; f lets backends that
+ * when the time passed. word lies in the mapping of f; entry is the index
+ * (< 32) of the caller's handle-table entry. f and entry let backends that
  * cannot wait on a shared address find their kernel object.
  */
-int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, int timeout_ms);
-/* Wakes every waiter, in any process, sleeping on word. */
-void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word);
+int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t entry,
+              int timeout_ms);
+/*
+ * Wakes every waiter, in any process, sleeping on word. entries has bit i
+ * set for each handle-table entry i that may be sleeping on it (a waiter
+ * mask); backends that wait per entry wake only those.
+ */
+void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries);
 
 /* Monotonic clock in ns, system-wide (comparable across processes). */
 uint64_t mmp__monotonic_ns(void);

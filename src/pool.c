@@ -37,24 +37,6 @@ static int check_options(const mmpool_options *o) {
     return 0;
 }
 
-/* Reads and checks the header of an open file before anything is mapped,
- * so a short or hostile file cannot make us touch memory past its end. */
-static int read_header(mmp__file *f, mmp__header *h, mmp__geometry *g) {
-    uint64_t size;
-    int rc = mmp__file_size(f, &size);
-    if (rc != 0) {
-        return rc;
-    }
-    if (size < sizeof *h) {
-        return MMPOOL_EFORMAT;
-    }
-    rc = mmp__file_read(f, 0, h, sizeof *h);
-    if (rc != 0) {
-        return rc;
-    }
-    return mmp__header_check(h, size, g);
-}
-
 static bool is_retired(mmp__header *h) {
     return atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
 }
@@ -76,8 +58,8 @@ static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
             atomic_store(&mapped->retired, 1);
             atomic_fetch_add(&mapped->frame_word, 1);
             atomic_fetch_add(&mapped->slot_word, 1);
-            mmp__wake_all(f, &mapped->frame_word);
-            mmp__wake_all(f, &mapped->slot_word);
+            mmp__wake_all(f, &mapped->frame_word, UINT32_MAX);
+            mmp__wake_all(f, &mapped->slot_word, UINT32_MAX);
         }
         rc = mmp__path_remove(path);
         if (rc != 0 && mapped != NULL) {
@@ -199,7 +181,7 @@ static int create_new(const char *path, const mmpool_options *o, mmp__file **f, 
 static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
     mmp__header h;
     mmp__geometry g;
-    int rc = read_header(f, &h, &g);
+    int rc = mmp__header_read(f, &h, &g);
     if (rc == 0 && is_retired(&h)) {
         return 1;
     }
@@ -313,28 +295,39 @@ void mmpool_close(mmpool *pool) {
     free(pool);
 }
 
+int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
+                      mmp__geometry *g) {
+    int rc = mmp__resolve_path(full, cap, path);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__file_open(f, full);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__header_read(*f, h, g);
+    if (rc != 0) {
+        mmp__file_close(*f);
+        *f = NULL;
+    }
+    return rc;
+}
+
 int mmpool_unlink(const char *path) {
     if (path == NULL) {
         return MMPOOL_EINVAL;
     }
     char full[MMP__PATH_MAX];
-    int rc = mmp__resolve_path(full, sizeof full, path);
-    if (rc != 0) {
-        return rc;
-    }
     mmp__file *f;
-    rc = mmp__file_open(&f, full);
-    if (rc != 0) {
-        return rc;
-    }
     mmp__header h;
     mmp__geometry g;
-    void *base = NULL;
-    rc = read_header(f, &h, &g);
-    if (rc == 0) {
-        /* Only the header page is needed to set the retired flag. */
-        rc = mmp__file_map(f, MMP__HEADER_SIZE, &base);
+    int rc = mmp__open_checked(path, full, sizeof full, &f, &h, &g);
+    if (rc != 0) {
+        return rc;
     }
+    /* Only the header page is needed to set the retired flag. */
+    void *base = NULL;
+    rc = mmp__file_map(f, MMP__HEADER_SIZE, &base);
     if (rc == 0) {
         rc = remove_path(f, full, base);
         mmp__file_unmap(f, base, MMP__HEADER_SIZE);

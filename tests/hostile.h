@@ -106,10 +106,16 @@ void hs_expect_refused(const char *path, const char *what, const unsigned char *
 
 /* Maps read-write the header page and slot table of the pool at path, of
  * count slots, as another process scribbling over it would; *len is the
- * length to munmap. */
+ * length to give hs_unmap. */
 unsigned char *hs_map_meta(const char *path, uint32_t count, size_t *len);
 
 /* ---- child roles (hostile_roles.c) ---- */
+
+/* Maps the first len bytes of the file at path shared and read-write,
+ * through a mapping of its own; NULL on failure. */
+void *hs_map(const char *path, size_t len);
+/* Unmaps what hs_map or hs_map_meta returned. */
+void hs_unmap(void *m, size_t len);
 
 /* Now, in milliseconds of CLOCK_MONOTONIC. */
 uint64_t hs_now_ms(void);
@@ -123,6 +129,7 @@ int hs_frame_ok(const unsigned char *frame, uint64_t len);
  *   reader PATH MODE MS READY_FD STATS_FD   (MODE latest, fifo or loan)
  *   scribbler PATH MS SEED COUNT
  *   unpinner PATH MS COUNT
+ *   commit_writer PATH         (writes one frame within a second)
  * The writer and readers write a byte to READY_FD once the pool is open,
  * and their child_stats to STATS_FD at the end. */
 extern const mmpt_role hs_roles[];

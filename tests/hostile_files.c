@@ -4,7 +4,9 @@
  * checks that the library adopts, or refuses without a trace, what it is
  * given.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,13 +14,17 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
+#endif
 
 #include "mmpool.h"
 #include "hostile.h"
@@ -94,33 +100,47 @@ unsigned char *hs_build_image(uint64_t cap, uint32_t count, size_t len, const ch
 /* ---- what the library makes of them ---- */
 
 static void write_file(const char *path, const unsigned char *bytes, size_t n) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(fd >= 0);
-    for (size_t done = 0; done < n;) {
-        ssize_t w = write(fd, bytes + done, n - done);
-        assert_true(w > 0);
-        done += (size_t)w;
-    }
-    close(fd);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
 }
 
 unsigned char *hs_read_file(const char *path, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    assert_true(fd >= 0);
-    struct stat st;
-    assert_int_equal(fstat(fd, &st), 0);
-    *len = (size_t)st.st_size;
+    FILE *fp = mmpt_fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long size = ftell(fp);
+    assert_true(size >= 0);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    *len = (size_t)size;
     unsigned char *b = malloc(*len + 1);
     assert_non_null(b);
-    for (size_t done = 0; done < *len;) {
-        ssize_t r = read(fd, b + done, *len - done);
-        assert_true(r > 0);
-        done += (size_t)r;
-    }
-    close(fd);
+    assert_int_equal(fread(b, 1, *len, fp), *len);
+    fclose(fp);
     return b;
 }
 
+#ifdef _WIN32
+/* How many handles the process has open: more when one was left open. */
+static int open_fds(void) {
+    DWORD n = 0;
+    assert_true(GetProcessHandleCount(GetCurrentProcess(), &n));
+    return (int)n;
+}
+
+/* Whether anything is left mapped: the number of mapped-file regions of
+ * the address space, which a leaked view raises. */
+static int mapped_regions(void) {
+    int n = 0;
+    MEMORY_BASIC_INFORMATION mbi;
+    for (unsigned char *a = NULL; VirtualQuery(a, &mbi, sizeof mbi) == sizeof mbi;
+         a = (unsigned char *)mbi.BaseAddress + mbi.RegionSize) {
+        n += mbi.State == MEM_COMMIT && mbi.Type == MEM_MAPPED;
+    }
+    return n;
+}
+#else
 /* How many entries /proc/self/fd lists: more when a descriptor was left
  * open. */
 static int open_fds(void) {
@@ -146,6 +166,7 @@ static int mapped_anywhere(const char *path) {
     fclose(fp);
     return found;
 }
+#endif
 
 void hs_create_pool(const char *path, uint64_t cap, uint32_t count) {
     mmpool_options o = {.slot_capacity = cap, .slot_count = count, .flags = MMPOOL_CREATE};
@@ -165,6 +186,9 @@ void hs_expect_refused(const char *path, const char *what, const unsigned char *
     hs_files_tried++;
     write_file(path, img, len);
     int fds = open_fds();
+#ifdef _WIN32
+    int regions = mapped_regions();
+#endif
     static char dummy;
     mmpool *p[2] = {(mmpool *)(void *)&dummy, (mmpool *)(void *)&dummy};
     mmpool_options create = {.slot_capacity = 64, .slot_count = 1, .flags = MMPOOL_CREATE};
@@ -195,16 +219,17 @@ void hs_expect_refused(const char *path, const char *what, const unsigned char *
     }
     free(back);
     assert_int_equal(open_fds(), fds);
+#ifdef _WIN32
+    assert_int_equal(mapped_regions(), regions);
+#else
     assert_false(mapped_anywhere(path));
+#endif
     hs_files_refused++;
 }
 
 unsigned char *hs_map_meta(const char *path, uint32_t count, size_t *len) {
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    assert_true(fd >= 0);
     *len = (size_t)hs_round_page(SLOTS_OFFSET + (uint64_t)count * DESC_BYTES);
-    void *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    assert_true(m != MAP_FAILED);
+    void *m = hs_map(path, *len);
+    assert_non_null(m);
     return m;
 }

@@ -9,16 +9,23 @@
  * saying what failed. What the writer and readers saw goes back to the
  * parent as a child_stats on a pipe.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
-#include <fcntl.h>
+#endif
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <sys/mman.h>
+#endif
 
 #include "mmpool.h"
 #include "hostile.h"
@@ -43,6 +50,42 @@ static uint64_t splitmix(uint64_t *s) {
     x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
     return x ^ (x >> 31);
 }
+
+#ifdef _WIN32
+void *hs_map(const char *path, size_t len) {
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        return NULL;
+    }
+    HANDLE m = CreateFileMappingA(h, NULL, PAGE_READWRITE, 0, 0, NULL);
+    CloseHandle(h);
+    void *p = m == NULL ? NULL : MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, len);
+    if (m != NULL) {
+        CloseHandle(m); /* the view keeps the mapping and the file */
+    }
+    return p;
+}
+
+void hs_unmap(void *m, size_t len) {
+    (void)len;
+    UnmapViewOfFile(m);
+}
+#else
+void *hs_map(const char *path, size_t len) {
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    void *m = fd < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0) {
+        close(fd); /* the mapping keeps the file */
+    }
+    return m == MAP_FAILED ? NULL : m;
+}
+
+void hs_unmap(void *m, size_t len) {
+    munmap(m, len);
+}
+#endif
 
 uint64_t hs_now_ms(void) {
     struct timespec ts;
@@ -217,9 +260,8 @@ static int role_scribbler(int argc, char **argv) {
     uint64_t seed = strtoull(argv[3], NULL, 10);
     size_t table = (size_t)strtoul(argv[4], NULL, 10) * DESC_BYTES;
     size_t len = (size_t)hs_round_page(SLOTS_OFFSET + table);
-    int fd = open(argv[1], O_RDWR | O_CLOEXEC);
-    void *m = fd < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED) {
+    void *m = hs_map(argv[1], len);
+    if (m == NULL) {
         return 31;
     }
     volatile unsigned char *b = m;
@@ -235,8 +277,7 @@ static int role_scribbler(int argc, char **argv) {
         }
         sleep_us(SCRIB_PAUSE_US);
     }
-    munmap(m, len);
-    close(fd);
+    hs_unmap(m, len);
     return 0;
 }
 
@@ -249,11 +290,9 @@ static int role_unpinner(int argc, char **argv) {
     }
     uint64_t deadline = hs_now_ms() + strtoull(argv[2], NULL, 10);
     uint32_t count = (uint32_t)strtoul(argv[3], NULL, 10);
-    size_t len;
-    int fd = open(argv[1], O_RDWR | O_CLOEXEC);
-    len = (size_t)hs_round_page(SLOTS_OFFSET + (uint64_t)count * DESC_BYTES);
-    void *m = fd < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED) {
+    size_t len = (size_t)hs_round_page(SLOTS_OFFSET + (uint64_t)count * DESC_BYTES);
+    void *m = hs_map(argv[1], len);
+    if (m == NULL) {
         return 41;
     }
     _Atomic uint64_t *state = (_Atomic uint64_t *)((unsigned char *)m + SLOTS_OFFSET);
@@ -266,13 +305,26 @@ static int role_unpinner(int argc, char **argv) {
             }
         }
     }
-    munmap(m, len);
-    close(fd);
+    hs_unmap(m, len);
     return 0;
+}
+
+/* commit_writer PATH: opens the pool and writes one frame, waiting at most
+ * a second; 0 if the frame was written. (On POSIX the test forks this.) */
+static int role_commit_writer(int argc, char **argv) {
+    if (argc != 2) {
+        return 50;
+    }
+    mmpool *w = NULL;
+    int rc = mmpool_open(&w, argv[1], NULL);
+    rc = rc != 0 ? rc : mmpool_write(w, "x", 1, 1000);
+    mmpool_close(w);
+    return rc == 0 ? 0 : 1;
 }
 
 const mmpt_role hs_roles[] = {{"writer", role_writer},
                               {"reader", role_reader},
                               {"scribbler", role_scribbler},
                               {"unpinner", role_unpinner},
+                              {"commit_writer", role_commit_writer},
                               {NULL, NULL}};

@@ -42,8 +42,9 @@ typedef struct storm_stats {
 
 /* Maps the counter file at path, of sizeof(storm_stats) bytes; create makes
  * it (zeroed, and it must not exist yet). NULL on failure. Unmap with
- * munmap. */
+ * ks_stats_unmap. */
 storm_stats *ks_stats_map(const char *path, bool create);
+void ks_stats_unmap(storm_stats *s);
 
 /* NULL if data is an intact frame of a storm writer, else what is wrong;
  * its tag in *t. */

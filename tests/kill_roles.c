@@ -8,12 +8,14 @@
  * The kill storm's roles share a counter file with the parent and live in
  * kill_storm.c.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
 #include <poll.h>
+#include <unistd.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "xproc.h"
 
@@ -71,6 +73,8 @@ static int role_block_read(int argc, char **argv) {
     return 33;
 }
 
+/* POSIX only: Windows has no fork(). */
+#ifndef _WIN32
 /* fork_holder PATH FD LIFE_FD: takes a read loan, then forks a grandchild
  * that inherits everything, sends its own pid on FD (so its fork handlers
  * have run) and sleeps until the test closes its end of LIFE_FD (or 30 s
@@ -99,9 +103,12 @@ static int role_fork_holder(int argc, char **argv) {
     xp_sleep_ms(REAP_MS);
     return 45;
 }
+#endif
 
 const mmpt_role kill_roles[] = {{"hold_read_loan", role_hold_read_loan},
                                 {"hold_write_loan", role_hold_write_loan},
                                 {"block_read", role_block_read},
+#ifndef _WIN32
                                 {"fork_holder", role_fork_holder},
+#endif
                                 {NULL, NULL}};

@@ -7,17 +7,24 @@
  *
  * Sections: shared with the parent, roles.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include "kill.h"
 
@@ -28,6 +35,28 @@ enum {
 
 /* ---- shared with the parent ---- */
 
+#ifdef _WIN32
+storm_stats *ks_stats_map(const char *path, bool create) {
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           create ? CREATE_NEW : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        return NULL;
+    }
+    /* The mapping sizes a new file; the view keeps the file open. */
+    HANDLE m = CreateFileMappingA(h, NULL, PAGE_READWRITE, 0, sizeof(storm_stats), NULL);
+    CloseHandle(h);
+    void *p = m == NULL ? NULL : MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, sizeof(storm_stats));
+    if (m != NULL) {
+        CloseHandle(m);
+    }
+    return p;
+}
+
+void ks_stats_unmap(storm_stats *s) {
+    UnmapViewOfFile(s);
+}
+#else
 storm_stats *ks_stats_map(const char *path, bool create) {
     int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
     if (fd < 0) {
@@ -41,6 +70,11 @@ storm_stats *ks_stats_map(const char *path, bool create) {
     close(fd);
     return m == MAP_FAILED ? NULL : m;
 }
+
+void ks_stats_unmap(storm_stats *s) {
+    munmap(s, sizeof *s);
+}
+#endif
 
 const char *ks_frame_check(const void *data, uint64_t len, frame_tag *t) {
     if (len < sizeof(frame_tag)) {
@@ -74,7 +108,7 @@ __attribute__((format(printf, 3, 4))) static int violation(storm_stats *s, int c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "kill storm child %ld: %s\n", (long)getpid(), msg);
+    fprintf(stderr, "kill storm child %ld: %s\n", mmpt_self_id(), msg);
     uint32_t none = 0;
     if (atomic_compare_exchange_strong(&s->msg_state, &none, 1)) {
         memcpy(s->msg, msg, sizeof msg);
@@ -117,7 +151,7 @@ static int role_storm_writer(int argc, char **argv) {
     if (buf == NULL) {
         return 44;
     }
-    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)getpid() << 32);
+    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)mmpt_self_id() << 32);
     for (uint64_t counter = 1;; counter++) {
         uint64_t r = xp_next_rand(&rng);
         size_t len = storm_len(r);
@@ -179,7 +213,7 @@ static int role_storm_reader(int argc, char **argv) {
     if (buf == NULL || seen == NULL) {
         return 53;
     }
-    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)getpid() << 32);
+    uint64_t rng = mmpool_now_ns() ^ ((uint64_t)mmpt_self_id() << 32);
     uint64_t prev = 0;
     for (;;) {
         mmpool_view v;

@@ -2,23 +2,33 @@
  * The public API's contract: argument checks, every error code produced on
  * purpose, opening and creating, and files that are not (good) pools.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <aclapi.h>
+#else
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
+#endif
 
 #include "mmpool.h"
 #include "support.h"
@@ -32,6 +42,7 @@
 #define OFF_CHECKSUM 144
 #define OFF_RETIRED 268
 #define HEADER_BYTES 1024
+#define MAX_PATH_BYTES 1024
 
 typedef struct fixture {
     char path[256];
@@ -76,24 +87,48 @@ static uint64_t fnv1a(const unsigned char *b, size_t n) {
 /* Rewrites bytes of a pool file's header, optionally fixing the checksum so
  * only the field itself is wrong. */
 static void patch(const char *path, size_t off, const void *bytes, size_t n, int fix_sum) {
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
+    FILE *fp = mmpt_fopen(path, "r+b");
+    assert_non_null(fp);
     unsigned char h[HEADER_BYTES];
-    assert_int_equal(pread(fd, h, sizeof h, 0), (ssize_t)sizeof h);
+    assert_int_equal(fread(h, 1, sizeof h, fp), sizeof h);
     memcpy(h + off, bytes, n);
     if (fix_sum) {
         uint64_t sum = fnv1a(h, OFF_CHECKSUM);
         memcpy(h + OFF_CHECKSUM, &sum, sizeof sum);
     }
-    assert_int_equal(pwrite(fd, h, sizeof h, 0), (ssize_t)sizeof h);
-    close(fd);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(h, 1, sizeof h, fp), sizeof h);
+    assert_int_equal(fclose(fp), 0);
 }
 
 static void write_file(const char *path, const void *bytes, size_t n) {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, bytes, n), (ssize_t)n);
-    close(fd);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Cuts the file at path to size bytes. */
+static void truncate_file(const char *path, uint64_t size) {
+#ifdef _WIN32
+    HANDLE h =
+        CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(h != INVALID_HANDLE_VALUE);
+    FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = (LONGLONG)size};
+    assert_true(SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof));
+    CloseHandle(h);
+#else
+    assert_int_equal(truncate(path, (off_t)size), 0);
+#endif
+}
+
+static void make_dir(const char *path) {
+#ifdef _WIN32
+    assert_int_equal(mkdir(path), 0);
+#else
+    assert_int_equal(mkdir(path, 0700), 0);
+#endif
 }
 
 static int open_adopt(const char *path) {
@@ -107,6 +142,8 @@ static int open_adopt(const char *path) {
     return rc;
 }
 
+/* POSIX only: fork(), setuid and rlimits for the tests that use them. */
+#ifndef _WIN32
 /* What a forked child does: returns the mmpool code of the call it checks.
  * Changing the child's user or limits leaves the test process untouched. */
 typedef int (*child_check)(const char *path);
@@ -128,6 +165,7 @@ static void expect_in_child(child_check check, const char *path, int as_nobody, 
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 }
+#endif
 
 static void test_open_rejects_bad_arguments(void **state) {
     fixture *fx = *state;
@@ -302,7 +340,7 @@ static void test_open_rejects_geometry_past_end_of_file(void **state) {
     fixture *fx = *state;
     mmpool_close(create(fx->path, 1 << 20, 2));
     /* Truncated: mapping the full geometry would fault past the end. */
-    assert_int_equal(truncate(fx->path, 1 << 20), 0);
+    truncate_file(fx->path, 1 << 20);
     assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
     /* A consistent header whose geometry is larger than the file. */
     uint64_t cap = UINT64_C(1) << 40;
@@ -315,12 +353,15 @@ static void test_open_rejects_geometry_past_end_of_file(void **state) {
 
 static void test_open_refuses_non_regular_files(void **state) {
     fixture *fx = *state;
-    assert_int_equal(mkdir(fx->path, 0700), 0);
+    make_dir(fx->path);
     assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
     mmpool_options o = create_opts(64, 1);
     mmpool *p = NULL;
     assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EFORMAT);
     rmdir(fx->path);
+    /* POSIX only: FIFOs, and symbolic links, which Windows lets only
+     * privileged users make. */
+#ifndef _WIN32
     assert_int_equal(mkfifo(fx->path, 0600), 0);
     assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
     unlink(fx->path);
@@ -333,8 +374,13 @@ static void test_open_refuses_non_regular_files(void **state) {
     assert_int_equal(open_adopt(fx->path), MMPOOL_EFORMAT);
     unlink(fx->path);
     assert_int_equal(mmpool_unlink(target), MMPOOL_OK);
+#endif
 }
 
+/* POSIX only: mode bits, setuid to nobody, rlimits and a tmpfs mount. On
+ * Windows the owner-only security descriptor is checked instead; Wine
+ * stores ACLs but does not enforce them, so access is not tried. */
+#ifndef _WIN32
 static void test_new_pool_mode_defaults_to_0600(void **state) {
     fixture *fx = *state;
     mmpool_close(create(fx->path, 64, 1));
@@ -398,16 +444,6 @@ static void test_other_os_failure_is_esys(void **state) {
     expect_in_child(open_without_descriptors, fx->path, 0, MMPOOL_ESYS);
 }
 
-static void test_pool_too_big_for_file_system_is_enospc(void **state) {
-    fixture *fx = *state;
-    /* 1 TiB: more than any /dev/shm of a test machine. */
-    mmpool_options o = create_opts(UINT64_C(1) << 40, 1);
-    mmpool *p = NULL;
-    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_ENOSPC);
-    assert_null(p);
-    assert_int_equal(access(fx->path, F_OK), -1); /* nothing left behind */
-}
-
 static void test_pool_larger_than_free_space_is_enospc(void **state) {
     (void)state;
     if (geteuid() != 0) {
@@ -438,6 +474,131 @@ static void test_pool_larger_than_free_space_is_enospc(void **state) {
     mmpool_close(p);
     assert_int_equal(umount(dir), 0);
     rmdir(dir);
+}
+
+#else
+/* Whether the DACL of the file at path lets in anyone but the current user
+ * and the system. Wine keeps no descriptor of its own for a file: it makes
+ * one from the Unix mode bits, with entries for the user and SYSTEM, and
+ * one for Everyone when others have access; so only who is let in can be
+ * checked, not the descriptor's exact shape. */
+static bool lets_others_in(const char *path) {
+    HANDLE h =
+        CreateFileA(path, READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, 0, NULL);
+    assert_true(h != INVALID_HANDLE_VALUE);
+    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    assert_int_equal(
+        GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd),
+        ERROR_SUCCESS);
+    CloseHandle(h);
+    assert_non_null(dacl); /* a NULL DACL would let everybody in */
+    HANDLE token;
+    assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+    union {
+        TOKEN_USER user;
+        unsigned char bytes[256];
+    } me;
+    DWORD len;
+    assert_true(GetTokenInformation(token, TokenUser, &me, sizeof me, &len));
+    CloseHandle(token);
+    unsigned char system_sid[SECURITY_MAX_SID_SIZE];
+    DWORD sid_len = sizeof system_sid;
+    assert_true(CreateWellKnownSid(WinLocalSystemSid, NULL, system_sid, &sid_len));
+    bool others = false;
+    bool mine = false;
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace;
+        assert_true(GetAce(dacl, i, (void **)&ace));
+        if (ace->AceType != ACCESS_ALLOWED_ACE_TYPE) {
+            continue;
+        }
+        PSID sid = (PSID) & ((ACCESS_ALLOWED_ACE *)ace)->SidStart;
+        if (EqualSid(sid, me.user.User.Sid)) {
+            mine = true;
+        } else if (!EqualSid(sid, system_sid)) {
+            others = true;
+        }
+    }
+    LocalFree(sd);
+    assert_true(mine); /* the owner can open it */
+    return others;
+}
+
+/* The counterpart of the 0600 default: only the creating user may open a
+ * new pool; mode bits for group or others leave it to the directory. */
+/* Creates the directory at path (UTF-8), which may be longer than
+ * MAX_PATH. */
+static void make_long_dir(const char *path) {
+    wchar_t w[1024] = L"\\\\?\\";
+    assert_true(MultiByteToWideChar(CP_UTF8, 0, path, -1, w + 4, 1000) > 0);
+    assert_true(CreateDirectoryW(w, NULL));
+}
+
+static void remove_long_dir(const char *path) {
+    wchar_t w[1024] = L"\\\\?\\";
+    assert_true(MultiByteToWideChar(CP_UTF8, 0, path, -1, w + 4, 1000) > 0);
+    assert_true(RemoveDirectoryW(w));
+}
+
+/* Paths past MAX_PATH (260) work: the backend gives them the \\?\ prefix. */
+static void test_long_path_works(void **state) {
+    fixture *fx = *state;
+    char dir1[600], dir2[600], path[700];
+    char part[241];
+    memset(part, 'd', 240);
+    part[240] = '\0';
+    snprintf(dir1, sizeof dir1, "%s.long", fx->path);
+    snprintf(dir2, sizeof dir2, "%s\\%s", dir1, part);
+    snprintf(path, sizeof path, "%s\\pool-with-a-long-path", dir2);
+    assert_true(strlen(path) > 300);
+    make_long_dir(dir1);
+    make_long_dir(dir2);
+    mmpool *w = create(path, 64, 2);
+    mmpool *r = NULL;
+    assert_int_equal(mmpool_open(&r, path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_try_write(w, "long", 4), MMPOOL_OK);
+    char buf[8];
+    mmpool_frame f;
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &f), MMPOOL_OK);
+    assert_memory_equal(buf, "long", 4);
+    mmpool_close(r);
+    mmpool_close(w);
+    assert_int_equal(mmpool_unlink(path), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, path, NULL), MMPOOL_ENOENT);
+    remove_long_dir(dir2);
+    remove_long_dir(dir1);
+}
+
+static void test_new_pool_is_owner_only(void **state) {
+    fixture *fx = *state;
+    mmpool_close(create(fx->path, 64, 1));
+    assert_false(lets_others_in(fx->path));
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    mmpool_options o = create_opts(64, 1);
+    o.mode = 0400; /* owner bits only: still the owner alone */
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    mmpool_close(p);
+    assert_false(lets_others_in(fx->path));
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    o.mode = 0666; /* others too: the temporary directory's ACL decides */
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    mmpool_close(p);
+    assert_true(lets_others_in(fx->path));
+}
+#endif
+
+static void test_pool_too_big_for_file_system_is_enospc(void **state) {
+    fixture *fx = *state;
+    /* 1 TiB: more than any /dev/shm (or disk, on Windows) of a test
+     * machine. */
+    mmpool_options o = create_opts(UINT64_C(1) << 40, 1);
+    mmpool *p = NULL;
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_ENOSPC);
+    assert_null(p);
+    assert_int_equal(access(fx->path, F_OK), -1); /* nothing left behind */
 }
 
 static void test_handle_table_full_is_etoomany(void **state) {
@@ -486,6 +647,55 @@ static void test_unlinked_pool_gives_estale(void **state) {
     mmpool_close(p);
 }
 
+/* Entries of the directory of path whose names start with ".mmpool-": the
+ * Windows backend's pools in passing (being created, or removed while in
+ * use); none stay once every handle is closed. */
+static int passing_files(const char *path) {
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *sep = strrchr(dir, '/');
+#ifdef _WIN32
+    char *back = strrchr(dir, '\\');
+    if (sep == NULL || (back != NULL && back > sep)) {
+        sep = back;
+    }
+#endif
+    assert_non_null(sep);
+    *sep = '\0';
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        n += strncmp(e->d_name, ".mmpool-", 8) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_unlinked_pool_in_use_frees_its_path_at_once(void **state) {
+    fixture *fx = *state;
+    int before = passing_files(fx->path);
+    mmpool *old = create(fx->path, 64, 2);
+    assert_int_equal(mmpool_try_write(old, "old", 3), MMPOOL_OK);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    assert_int_equal(access(fx->path, F_OK), -1);
+    /* The name is free while the old pool is still mapped. */
+    mmpool_options o = create_opts(128, 3);
+    o.flags |= MMPOOL_EXCL;
+    mmpool *fresh = NULL;
+    assert_int_equal(mmpool_open(&fresh, fx->path, &o), MMPOOL_OK);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(fresh, &st), MMPOOL_OK);
+    assert_int_equal(st.slot_capacity, 128);
+    assert_int_equal(st.last_seq, 0);
+    assert_int_equal(mmpool_try_write(old, "x", 1), MMPOOL_ESTALE);
+    mmpool_close(old);
+    mmpool_close(fresh);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    assert_int_equal(passing_files(fx->path), before);
+}
+
 static void test_retired_pool_at_path_counts_as_absent(void **state) {
     fixture *fx = *state;
     mmpool_close(create(fx->path, 64, 2));
@@ -503,15 +713,23 @@ static void test_retired_pool_at_path_counts_as_absent(void **state) {
     mmpool_close(p);
 }
 
+/* Where a bare name lives: /dev/shm on POSIX, the per-user directory
+ * %LOCALAPPDATA%\mmpool on Windows. */
 static void test_bare_name_lives_in_dev_shm(void **state) {
     (void)state;
     char name[64];
-    snprintf(name, sizeof name, "mmpool-test-bare-%ld", (long)getpid());
+    snprintf(name, sizeof name, "mmpool-test-bare-%ld", mmpt_self_id());
     mmpool *p = NULL;
     mmpool_options o = create_opts(64, 1);
     assert_int_equal(mmpool_open(&p, name, &o), MMPOOL_OK);
-    char full[128];
+    char full[MAX_PATH_BYTES];
+#ifdef _WIN32
+    const char *dir = getenv("LOCALAPPDATA");
+    assert_non_null(dir);
+    snprintf(full, sizeof full, "%s\\mmpool\\%s", dir, name);
+#else
     snprintf(full, sizeof full, "/dev/shm/%s", name);
+#endif
     assert_int_equal(access(full, F_OK), 0);
     mmpool_close(p);
     assert_int_equal(mmpool_unlink(name), MMPOOL_OK);
@@ -587,16 +805,23 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_open_rejects_geometry_past_end_of_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_non_regular_files, setup, teardown),
+#ifndef _WIN32
         cmocka_unit_test_setup_teardown(test_new_pool_mode_defaults_to_0600, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_user_is_refused_with_eacces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_refused_leaves_pool_usable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_os_failure_is_esys, setup, teardown),
+        cmocka_unit_test(test_pool_larger_than_free_space_is_enospc),
+#else
+        cmocka_unit_test_setup_teardown(test_new_pool_is_owner_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_path_works, setup, teardown),
+#endif
         cmocka_unit_test_setup_teardown(test_pool_too_big_for_file_system_is_enospc, setup,
                                         teardown),
-        cmocka_unit_test(test_pool_larger_than_free_space_is_enospc),
         cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlinked_pool_gives_estale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unlinked_pool_in_use_frees_its_path_at_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_retired_pool_at_path_counts_as_absent, setup,
                                         teardown),
         cmocka_unit_test(test_bare_name_lives_in_dev_shm),

@@ -8,20 +8,28 @@
  * roles are in hostile_roles.c. test_api.c covers the simpler cases (empty,
  * zeros, random, magic only, version, checksum, non-regular files).
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <fcntl.h>
+#include <io.h>
+#include <windows.h>
+#else
+#include <poll.h>
+#endif
 
 #include "mmpool.h"
 #include "hostile.h"
@@ -36,7 +44,7 @@
 typedef struct fixture {
     char path[256];
     char round_path[300]; /* a scribbler round's pool */
-    pid_t pids[8];
+    mmpt_proc pids[8];
 } fixture;
 
 static int setup(void **state) {
@@ -286,7 +294,7 @@ static void test_descriptor_changed_after_commit_is_skipped(void **state) {
     assert_int_equal(mmpool_try_read(p, buf, sizeof buf, &info), MMPOOL_OK);
     assert_int_equal(info.len, sizeof frame);
     assert_memory_equal(buf, frame, sizeof frame);
-    munmap(m, len);
+    hs_unmap(m, len);
     mmpool_close(p);
 }
 
@@ -319,7 +327,7 @@ static void test_scribbled_seq_in_free_slot_stops_nobody(void **state) {
     assert_int_equal(mmpool_open(&late, fx->path, NULL), MMPOOL_OK);
     assert_int_equal(stream(w, late, 100), 100);
     mmpool_close(late);
-    munmap(m, len);
+    hs_unmap(m, len);
     mmpool_close(r);
     mmpool_close(w);
 }
@@ -342,7 +350,7 @@ static void test_exhausted_last_seq_fails_writes_visibly(void **state) {
     mmpool *r = NULL;
     assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
     assert_int_equal(stream(w, r, 2), 2);
-    munmap(m, len);
+    hs_unmap(m, len);
     mmpool_close(r);
     mmpool_close(w);
 }
@@ -366,7 +374,7 @@ static void test_garbage_state_words_are_repaired_by_a_writer(void **state) {
             fail_msg("no slot after state words %#llx", (unsigned long long)garbage[g]);
         }
     }
-    munmap(m, len);
+    hs_unmap(m, len);
     mmpool_close(p);
 }
 
@@ -378,6 +386,10 @@ static void test_commit_lock_held_by_live_handle_is_taken(void **state) {
     size_t len;
     unsigned char *m = hs_map_meta(fx->path, 2, &len);
     hs_put(m, OFF_COMMIT_LOCK, 1, 4);
+#ifdef _WIN32
+    /* No fork(): the same writer, as a child role. */
+    mmpt_proc pid = mmpt_spawn("commit_writer", fx->path, NULL);
+#else
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -387,13 +399,14 @@ static void test_commit_lock_held_by_live_handle_is_taken(void **state) {
         mmpool_close(w);
         _exit(rc == 0 ? 0 : 1);
     }
+#endif
     fx->pids[0] = pid;
     int status = mmpt_reap(pid, 10000);
     fx->pids[0] = 0;
     assert_int_equal(status, 0); /* -1: the writer spun on the lock */
     char c;
     assert_int_equal(mmpool_try_read(holder, &c, 1, NULL), MMPOOL_OK);
-    munmap(m, len);
+    hs_unmap(m, len);
     mmpool_close(holder);
 }
 
@@ -404,6 +417,42 @@ static unsigned long env_or(const char *name, unsigned long dflt) {
     return v != NULL && *v != '\0' ? strtoul(v, NULL, 10) : dflt;
 }
 
+/* A pipe whose both ends the children inherit, with their numbers. */
+static void make_pipe(int fds[2]) {
+#ifdef _WIN32
+    assert_int_equal(_pipe(fds, 65536, _O_BINARY), 0);
+#else
+    assert_int_equal(pipe(fds), 0);
+#endif
+}
+
+#ifdef _WIN32
+/* Reads exactly n bytes from fd within timeout_ms; 0 on success. Windows
+ * pipes cannot be polled: PeekNamedPipe says how much is there. */
+static int read_within(int fd, void *buf, size_t n, int timeout_ms) {
+    uint64_t deadline = hs_now_ms() + (uint64_t)timeout_ms;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    for (size_t done = 0; done < n;) {
+        DWORD avail = 0;
+        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL)) {
+            return -1;
+        }
+        if (avail == 0) {
+            if (hs_now_ms() >= deadline) {
+                return -1;
+            }
+            Sleep(1);
+            continue;
+        }
+        int r = _read(fd, (char *)buf + done, (unsigned)(n - done));
+        if (r <= 0) {
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+#else
 /* Reads exactly n bytes from fd within timeout_ms; 0 on success. */
 static int read_within(int fd, void *buf, size_t n, int timeout_ms) {
     uint64_t deadline = hs_now_ms() + (uint64_t)timeout_ms;
@@ -421,6 +470,7 @@ static int read_within(int fd, void *buf, size_t n, int timeout_ms) {
     }
     return 0;
 }
+#endif
 
 /* One round on a fresh pool; adds the children's stats to total. */
 static void scribble_round(fixture *fx, int round, unsigned long ms, uint64_t seed,
@@ -428,8 +478,8 @@ static void scribble_round(fixture *fx, int round, unsigned long ms, uint64_t se
     snprintf(fx->round_path, sizeof fx->round_path, "%s.r%d", fx->path, round);
     hs_create_pool(fx->round_path, SCRIB_CAPACITY, SCRIB_SLOTS);
     int ready[2], stats[2];
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(stats), 0);
+    make_pipe(ready);
+    make_pipe(stats);
     char ms_s[24], ready_s[12], stats_s[12], seed_s[24], count_s[12];
     snprintf(ms_s, sizeof ms_s, "%lu", ms + 300); /* outlive the scribbler */
     snprintf(ready_s, sizeof ready_s, "%d", ready[1]);
@@ -508,8 +558,8 @@ static void test_copy_overwritten_during_read_is_refused(void **state) {
     mmpool *r = NULL;
     assert_int_equal(mmpool_open(&r, path, &o), MMPOOL_OK);
     int ready[2], stats[2];
-    assert_int_equal(pipe(ready), 0);
-    assert_int_equal(pipe(stats), 0);
+    make_pipe(ready);
+    make_pipe(stats);
     const unsigned long ms = env_or("MMPOOL_SCRIBBLE_MS", 2000);
     char ms_s[24], ready_s[12], stats_s[12], count_s[12];
     snprintf(ms_s, sizeof ms_s, "%lu", ms);

@@ -11,34 +11,42 @@
  * single-kill tests then prove one kind of hold each, with their roles in
  * kill_roles.c.
  *
- * Children die with the test process (PR_SET_PDEATHSIG), and the test
- * process is a child subreaper, so a grandchild whose parent was killed can
- * be reaped here too.
+ * Children die with the test process (PR_SET_PDEATHSIG; on Windows, a job
+ * that kills its processes when the test process ends), and on Linux the
+ * test process is a child subreaper, so a grandchild whose parent was
+ * killed can be reaped here too. On Windows a kill is TerminateProcess, and
+ * a "zombie" is a child that has ended while its process handle is still
+ * open: its id stays taken until the handle is closed.
  *
  * Sections: fixture, process helpers, kill storm, single kills, main.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "kill.h"
 
 #define PARENT_ENV "MMPT_KILL_PARENT"
-#define KILLED (128 + SIGKILL) /* what mmpt_reap reports for a killed child */
+#define KILLED MMPT_KILLED /* what mmpt_reap reports for a killed child */
 
 /* Header words of a pool (docs/format.md): the frame wait word, which a
  * notifier bumps just before its wake-up system call, and the mask of
@@ -82,20 +90,22 @@ static int kill_teardown(void **state) {
         mmpool_close(k->extra[i]);
     }
     if (k->stats != NULL) {
-        munmap(k->stats, k->stats_size);
+        ks_stats_unmap(k->stats);
     }
     unlink(k->stats_path);
     free(k->buf);
     for (int i = 0; i < XP_PIDS; i++) {
         if (k->x->pids[i] != 0) {
-            kill(k->x->pids[i], SIGKILL);
+            mmpt_kill(k->x->pids[i]);
         }
     }
     void *inner = k->x;
     xp_teardown(&inner);
+#ifndef _WIN32
     /* Grandchildren orphaned to us that no test tracked. */
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
+#endif
     free(k);
     return 0;
 }
@@ -114,8 +124,9 @@ static mmpool *extra_open(kfx *k, uint32_t read_mode) {
 
 /* ---- process helpers ---- */
 
+#ifndef _WIN32
 /* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), '?' if unknown. */
-static char proc_state(pid_t pid) {
+static char proc_state(mmpt_proc pid) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "re");
@@ -131,12 +142,26 @@ static char proc_state(pid_t pid) {
     const char *p = strrchr(buf, ')');
     return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
 }
+#endif
+
+/* Whether the killed child is dead but not reaped: a zombie, or on Windows
+ * an ended process whose handle is still open. Wine may still open an
+ * ended process, so its exit code is what tells. */
+static bool is_zombie(mmpt_proc child) {
+#ifdef _WIN32
+    DWORD code;
+    return WaitForSingleObject((HANDLE)child, 0) == WAIT_OBJECT_0 &&
+           GetExitCodeProcess((HANDLE)child, &code) && code != STILL_ACTIVE;
+#else
+    return proc_state(child) == 'Z';
+#endif
+}
 
 /* Waits until the killed child pid is a zombie: dead, its descriptors and
  * locks gone, but not reaped. */
-static bool wait_zombie(pid_t pid, int timeout_ms) {
+static bool wait_zombie(mmpt_proc pid, int timeout_ms) {
     uint64_t deadline = mmpool_now_ns() + (uint64_t)timeout_ms * MS_NS;
-    while (proc_state(pid) != 'Z') {
+    while (!is_zombie(pid)) {
         if (mmpool_now_ns() >= deadline) {
             return false;
         }
@@ -145,23 +170,26 @@ static bool wait_zombie(pid_t pid, int timeout_ms) {
     return true;
 }
 
+#ifndef _WIN32
 /* Forgets pid in the fixture without reaping it (it was reaped already). */
-static void forget_pid(xp *st, pid_t pid) {
+static void forget_pid(xp *st, mmpt_proc pid) {
     for (int i = 0; i < XP_PIDS; i++) {
         if (st->pids[i] == pid) {
             st->pids[i] = 0;
         }
     }
 }
+#endif
 
-/* A 32-bit header word of the pool file, read with pread: what another
- * process, or a tool, sees without attaching. */
-static uint32_t header_word(const char *path, off_t offset) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    assert_true(fd >= 0);
+/* A 32-bit header word of the pool file, read through the file: what
+ * another process, or a tool, sees without attaching. */
+static uint32_t header_word(const char *path, long offset) {
+    FILE *fp = mmpt_fopen(path, "rb");
+    assert_non_null(fp);
     uint32_t w = 0;
-    assert_int_equal(pread(fd, &w, sizeof w, offset), sizeof w);
-    close(fd);
+    assert_int_equal(fseek(fp, offset, SEEK_SET), 0);
+    assert_int_equal(fread(&w, 1, sizeof w, fp), sizeof w);
+    fclose(fp);
     return w;
 }
 
@@ -189,10 +217,10 @@ typedef struct storm {
     mmpool *reader; /* the parent's own LATEST handle */
     uint8_t *buf;
     uint64_t seed, rng;
-    pid_t pids[STORM_PLACES];
+    mmpt_proc pids[STORM_PLACES];
     uint32_t ids[STORM_PLACES]; /* writer ids, 0 for readers */
     uint32_t next_id;
-    pid_t zombies[MAX_ZOMBIES]; /* killed, not yet reaped */
+    mmpt_proc zombies[MAX_ZOMBIES]; /* killed, not yet reaped */
     int zombie_rounds[MAX_ZOMBIES];
     int zombie_kills;
     uint64_t worst_ns; /* longest wait from a death to a new frame */
@@ -236,6 +264,16 @@ static void spawn_place(storm *sm, int i) {
  * killed), and so has any recorded violation. */
 static void check_children(storm *sm) {
     for (int i = 0; i < STORM_PLACES; i++) {
+#ifdef _WIN32
+        DWORD code;
+        if (WaitForSingleObject((HANDLE)sm->pids[i], 0) == WAIT_OBJECT_0 &&
+            GetExitCodeProcess((HANDLE)sm->pids[i], &code) && code != STILL_ACTIVE) {
+            long id = mmpt_proc_id(sm->pids[i]);
+            xp_reap(sm->k->x, sm->pids[i]);
+            storm_fail(sm, "%s (pid %ld) ended by itself with exit status %lu", place_name(i), id,
+                       (unsigned long)code);
+        }
+#else
         int status;
         if (waitpid(sm->pids[i], &status, WNOHANG) == sm->pids[i]) {
             forget_pid(sm->k->x, sm->pids[i]);
@@ -243,6 +281,7 @@ static void check_children(storm *sm) {
                        (long)sm->pids[i], WIFEXITED(status) ? "exit status" : "signal",
                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         }
+#endif
     }
     if (atomic_load(&sm->stats->violations) != 0) {
         storm_fail(sm, "a child found a broken invariant");
@@ -251,11 +290,11 @@ static void check_children(storm *sm) {
 
 /* Reaps a killed child; a status other than SIGKILL means it had ended by
  * itself before the kill landed. */
-static void reap_killed(storm *sm, pid_t pid, const char *what) {
+static void reap_killed(storm *sm, mmpt_proc pid, const char *what) {
     int status = xp_reap(sm->k->x, pid);
     if (status != KILLED) {
-        storm_fail(sm, "%s (pid %ld) ended with status %d, not by the kill", what, (long)pid,
-                   status);
+        storm_fail(sm, "%s (pid %ld) ended with status %d, not by the kill", what,
+                   mmpt_proc_id(pid), status);
     }
 }
 
@@ -324,11 +363,11 @@ static void age_zombies(storm *sm, bool all) {
 
 /* Leaves the killed child pid unreaped for a few rounds if there is room;
  * returns whether it did. */
-static bool park_zombie(storm *sm, pid_t pid) {
+static bool park_zombie(storm *sm, mmpt_proc pid) {
     for (int z = 0; z < MAX_ZOMBIES; z++) {
         if (sm->zombies[z] == 0) {
             if (!wait_zombie(pid, READY_MS)) {
-                storm_fail(sm, "pid %ld did not die of SIGKILL", (long)pid);
+                storm_fail(sm, "pid %ld did not die of SIGKILL", mmpt_proc_id(pid));
             }
             sm->zombies[z] = pid;
             sm->zombie_rounds[z] = 1 + (int)(xp_next_rand(&sm->rng) % 5);
@@ -345,8 +384,8 @@ static void storm_round(storm *sm) {
     ks_sleep_us(xp_next_rand(&sm->rng) % 15001);
     check_children(sm);
     int i = pick_victim(sm);
-    pid_t pid = sm->pids[i];
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    mmpt_proc pid = sm->pids[i];
+    assert_int_equal(mmpt_kill(pid), 0);
     bool zombie = xp_next_rand(&sm->rng) % 4 == 0 && park_zombie(sm, pid);
     if (!zombie) {
         reap_killed(sm, pid, place_name(i));
@@ -417,7 +456,7 @@ static uint64_t storm_seed(void) {
     if (e != NULL && e[0] != '\0') {
         return strtoull(e, NULL, 10);
     }
-    return mmpool_now_ns() ^ (uint64_t)getpid();
+    return mmpool_now_ns() ^ (uint64_t)mmpt_self_id();
 }
 
 static void test_kill_storm_loses_no_slot_and_tears_no_frame(void **state) {
@@ -443,7 +482,7 @@ static void test_kill_storm_loses_no_slot_and_tears_no_frame(void **state) {
     }
     check_children(&sm);
     for (int i = 0; i < STORM_PLACES; i++) {
-        assert_int_equal(kill(sm.pids[i], SIGKILL), 0);
+        assert_int_equal(mmpt_kill(sm.pids[i]), 0);
     }
     for (int i = 0; i < STORM_PLACES; i++) {
         reap_killed(&sm, sm.pids[i], place_name(i));
@@ -468,11 +507,11 @@ static void test_kill_storm_loses_no_slot_and_tears_no_frame(void **state) {
 
 /* Starts hold_read_loan on the test's pool and returns once it holds a
  * loan on frame want_seq. */
-static pid_t start_read_holder(xp *st, uint64_t want_seq) {
+static mmpt_proc start_read_holder(xp *st, uint64_t want_seq) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "hold_read_loan", st->path, NUM(fd_s, ready[1]));
+    mmpt_proc pid = XP_SPAWN(st, "hold_read_loan", st->path, NUM(fd_s, ready[1]));
     xp_close(st, &ready[1]);
     uint64_t seq = 0;
     assert_true(xp_read_full(ready[0], &seq, sizeof seq, READY_MS));
@@ -494,9 +533,9 @@ static void test_dead_reader_loan_is_released_for_next_writer(void **state) {
     kfx *k = *state;
     mmpool *w = xp_create(k->x, KEYED_CAP, 1, MMPOOL_READ_LATEST);
     ASSERT_RC(xp_write_keyed(w, 1, 0), 0);
-    pid_t pid = start_read_holder(k->x, 1);
+    mmpt_proc pid = start_read_holder(k->x, 1);
     ASSERT_RC(mmpool_try_write(w, "x", 1), MMPOOL_EBUSY); /* the loan pins the only slot */
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     assert_int_equal(xp_reap(k->x, pid), KILLED);
     /* Try mode: no wait slice, no flush; the writer itself finds the dead
      * pin and clears it. */
@@ -508,23 +547,23 @@ static void test_zombie_holder_counts_as_dead(void **state) {
     kfx *k = *state;
     mmpool *w = xp_create(k->x, KEYED_CAP, 1, MMPOOL_READ_LATEST);
     ASSERT_RC(xp_write_keyed(w, 1, 0), 0);
-    pid_t pid = start_read_holder(k->x, 1);
+    mmpt_proc pid = start_read_holder(k->x, 1);
     ASSERT_RC(mmpool_try_write(w, "x", 1), MMPOOL_EBUSY);
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     /* Killed but not reaped: its pid still exists, as a zombie. */
     assert_true(wait_zombie(pid, READY_MS));
     ASSERT_RC(xp_write_keyed(w, 2, 0), 0);
-    assert_int_equal(proc_state(pid), 'Z');
+    assert_true(is_zombie(pid));
     assert_int_equal(xp_reap(k->x, pid), KILLED);
     expect_keyed(xp_open(k->x, k->x->path, MMPOOL_READ_FIFO), 2, 2);
 }
 
 /* Starts hold_write_loan and returns once it has filled its loan. */
-static pid_t start_write_holder(xp *st) {
+static mmpt_proc start_write_holder(xp *st) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "hold_write_loan", st->path, NUM(fd_s, ready[1]));
+    mmpt_proc pid = XP_SPAWN(st, "hold_write_loan", st->path, NUM(fd_s, ready[1]));
     xp_close(st, &ready[1]);
     char c;
     assert_true(xp_read_full(ready[0], &c, 1, READY_MS));
@@ -540,9 +579,9 @@ static void test_dead_writer_loan_is_discarded(void **state) {
     ASSERT_RC(xp_write_keyed(w, 1, 0), 0);
     /* The loan overwrites frame 1, the only one; the half-written frame
      * (which would even pass for keyed frame 2) is never handed out. */
-    pid_t pid = start_write_holder(k->x);
+    mmpt_proc pid = start_write_holder(k->x);
     ASSERT_RC(mmpool_try_read(r, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     assert_int_equal(xp_reap(k->x, pid), KILLED);
     ASSERT_RC(mmpool_try_read(r, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
     /* The next writer finds no free slot, discards the dead loan, and its
@@ -553,7 +592,7 @@ static void test_dead_writer_loan_is_discarded(void **state) {
     /* Again, with a reader waiting across the death: its wait slices
      * reclaim the dead writer, and still nothing is delivered. */
     pid = start_write_holder(k->x);
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     assert_int_equal(xp_reap(k->x, pid), KILLED);
     uint64_t t0 = mmpool_now_ns();
     ASSERT_RC(mmpool_read(r, buf, sizeof buf, NULL, 250), MMPOOL_ETIMEDOUT);
@@ -579,7 +618,7 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "block_read", st->path, NUM(fd_s, ready[1]));
+    mmpt_proc pid = XP_SPAWN(st, "block_read", st->path, NUM(fd_s, ready[1]));
     xp_close(st, &ready[1]);
     char c;
     assert_true(xp_read_full(ready[0], &c, 1, READY_MS));
@@ -589,7 +628,7 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
         assert_true(mmpool_now_ns() < deadline);
         ks_sleep_us(500);
     }
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     assert_int_equal(xp_reap(st, pid), KILLED);
     assert_int_equal(header_word(st->path, READ_WAITERS_OFFSET), mask); /* still registered */
     /* Frames spread over 200 ms, so a clean-up driven by time would run
@@ -606,6 +645,8 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
     assert_int_equal(header_word(st->path, FRAME_WORD_OFFSET), word);
 }
 
+/* POSIX only: Windows has no fork(). */
+#ifndef _WIN32
 static void test_parent_dead_with_forked_child_releases_loan(void **state) {
     kfx *k = *state;
     xp *st = k->x;
@@ -615,28 +656,29 @@ static void test_parent_dead_with_forked_child_releases_loan(void **state) {
     xp_pipe(st, report, 1);
     xp_pipe(st, life, 0); /* the grandchild lives until we close life[1] */
     char fd_s[16], life_s[16];
-    pid_t pid = XP_SPAWN(st, "fork_holder", st->path, NUM(fd_s, report[1]), NUM(life_s, life[0]));
+    mmpt_proc pid =
+        XP_SPAWN(st, "fork_holder", st->path, NUM(fd_s, report[1]), NUM(life_s, life[0]));
     xp_close(st, &report[1]);
     xp_close(st, &life[0]);
     /* The grandchild itself reports, so its fork handlers have run. */
     int32_t g = 0;
     assert_true(xp_read_full(report[0], &g, sizeof g, READY_MS));
     assert_true(g > 0);
-    xp_track_pid(st, (pid_t)g);
+    xp_track_pid(st, (mmpt_proc)g);
     ASSERT_RC(mmpool_try_write(w, "x", 1), MMPOOL_EBUSY);
-    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(mmpt_kill(pid), 0);
     assert_int_equal(xp_reap(st, pid), KILLED);
     /* The grandchild still has everything it inherited, yet the dead
      * parent's loan must not look alive. */
-    char gstate = proc_state((pid_t)g);
+    char gstate = proc_state((mmpt_proc)g);
     assert_true(gstate != 'Z' && gstate != '?');
     ASSERT_RC(xp_write_keyed(w, 2, 0), 0);
     expect_keyed(xp_open(st, st->path, MMPOOL_READ_FIFO), 2, 2);
-    gstate = proc_state((pid_t)g);
+    gstate = proc_state((mmpt_proc)g);
     assert_true(gstate != 'Z' && gstate != '?');
-    assert_int_equal(kill((pid_t)g, SIGKILL), 0);
+    assert_int_equal(kill((mmpt_proc)g, SIGKILL), 0);
     /* Orphaned to us, the subreaper. */
-    assert_int_equal(xp_reap(st, (pid_t)g), KILLED);
+    assert_int_equal(xp_reap(st, (mmpt_proc)g), KILLED);
 }
 
 /* In a child forked with the handle p: every call on p but close is
@@ -685,7 +727,7 @@ static void test_handle_used_after_fork_is_einval(void **state) {
     mmpool_view loan;
     ASSERT_RC(mmpool_read_acquire(p, &loan, 0), 0);
     fflush(NULL);
-    pid_t pid = fork();
+    mmpt_proc pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         _exit(misuse_inherited(p, &loan, st->path));
@@ -700,17 +742,41 @@ static void test_handle_used_after_fork_is_einval(void **state) {
     ASSERT_RC(xp_write_keyed(w, 2, 0), 0);
     expect_keyed(p, 2, 2);
 }
+#endif
 
 /* ---- main ---- */
 
 /* A child dies with the test process, so a crashed or timed-out test leaves
  * nothing running; one whose parent is already gone stops at once. */
 static void follow_parent(void) {
+#ifndef _WIN32
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     const char *e = getenv(PARENT_ENV);
-    if (e != NULL && getppid() != (pid_t)strtol(e, NULL, 10)) {
+    if (e != NULL && getppid() != (mmpt_proc)strtol(e, NULL, 10)) {
         _exit(97);
     }
+#endif
+}
+
+/* In the test process: children die with it. Windows puts them in a job
+ * that kills its processes when its last handle, ours, closes; Linux has
+ * them ask for SIGKILL at their parent's death (follow_parent). */
+static void children_follow(void) {
+#ifdef _WIN32
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limit = {0};
+    limit.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (job != NULL) {
+        SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limit, sizeof limit);
+        AssignProcessToJobObject(job, GetCurrentProcess());
+    }
+#else
+    char pid_s[24];
+    snprintf(pid_s, sizeof pid_s, "%ld", (long)getpid());
+    setenv(PARENT_ENV, pid_s, 1);
+    /* Grandchildren whose parent a test killed are reparented here. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
 }
 
 static int child_main(int argc, char **argv) {
@@ -733,19 +799,17 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--child") == 0) {
         return child_main(argc, argv);
     }
-    char pid_s[24];
-    snprintf(pid_s, sizeof pid_s, "%ld", (long)getpid());
-    setenv(PARENT_ENV, pid_s, 1);
-    /* Grandchildren whose parent a test killed are reparented here. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    children_follow();
     const struct CMUnitTest tests[] = {
         KILL_TEST(test_kill_storm_loses_no_slot_and_tears_no_frame),
         KILL_TEST(test_dead_reader_loan_is_released_for_next_writer),
         KILL_TEST(test_dead_writer_loan_is_discarded),
         KILL_TEST(test_dead_waiter_registration_is_cleared),
         KILL_TEST(test_zombie_holder_counts_as_dead),
+#ifndef _WIN32
         KILL_TEST(test_parent_dead_with_forked_child_releases_loan),
         KILL_TEST(test_handle_used_after_fork_is_einval),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

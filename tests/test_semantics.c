@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifndef _WIN32
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "mmpool.h"
 #include "support.h"
@@ -390,6 +392,8 @@ static void test_timed_read_waits_at_least_its_timeout(void **state) {
     mmpool_close(r);
 }
 
+/* POSIX only: Windows has no fork(). */
+#ifndef _WIN32
 static void test_close_in_forked_child_keeps_parent_holds(void **state) {
     fixture *fx = *state;
     mmpool *w = open_pool(fx->path, 1, MMPOOL_READ_LATEST);
@@ -412,6 +416,7 @@ static void test_close_in_forked_child_keeps_parent_holds(void **state) {
     mmpool_close(r);
     mmpool_close(w);
 }
+#endif
 
 typedef struct interrupter {
     mmpool *pool;
@@ -480,7 +485,9 @@ int main(void) {
         T(test_release_twice_or_foreign_view_is_einval),
         T(test_close_gives_back_loans),
         T(test_flush_drops_frames_but_not_seqs),
+#ifndef _WIN32
         T(test_close_in_forked_child_keeps_parent_holds),
+#endif
         T(test_timed_read_waits_at_least_its_timeout),
         T(test_interrupt_wakes_a_blocked_read),
         T(test_interrupt_cancels_the_next_blocking_call_once),

@@ -33,7 +33,7 @@ static void test_n1_write_waits_for_reader_loan(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "hold_read", st->path, NUM(fd_s, ready[1]), "200", "1");
+    mmpt_proc pid = XP_SPAWN(st, "hold_read", st->path, NUM(fd_s, ready[1]), "200", "1");
     xp_close(st, &ready[1]);
     uint64_t held, released;
     assert_true(xp_read_full(ready[0], &held, sizeof held, READY_MS));
@@ -60,7 +60,7 @@ static void test_n1_read_waits_for_writer_commit(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "hold_write", st->path, NUM(fd_s, ready[1]), "200", "2");
+    mmpt_proc pid = XP_SPAWN(st, "hold_write", st->path, NUM(fd_s, ready[1]), "200", "2");
     xp_close(st, &ready[1]);
     uint64_t held;
     assert_true(xp_read_full(ready[0], &held, sizeof held, READY_MS));
@@ -84,7 +84,7 @@ static void test_n1_read_waits_for_writer_commit(void **state) {
 
 static void write_range_in_child(xp *st, uint64_t from, uint64_t to) {
     char from_s[24], to_s[24];
-    pid_t pid = XP_SPAWN(st, "write_range", st->path, NUM(from_s, from), NUM(to_s, to));
+    mmpt_proc pid = XP_SPAWN(st, "write_range", st->path, NUM(from_s, from), NUM(to_s, to));
     assert_int_equal(xp_reap(st, pid), 0);
 }
 
@@ -147,7 +147,7 @@ static void test_stream_readers_see_no_torn_or_repeated_frames(void **state) {
     xp_pipe(st, ready, 1);
     char fd_s[16];
     NUM(fd_s, ready[1]);
-    pid_t readers[3];
+    mmpt_proc readers[3];
     for (int i = 0; i < 3; i++) {
         readers[i] = XP_SPAWN(st, "tagged_reader", st->path, fd_s, kinds[i][0], kinds[i][1], "1");
     }
@@ -155,8 +155,8 @@ static void test_stream_readers_see_no_torn_or_repeated_frames(void **state) {
     char got[3];
     assert_true(xp_read_full(ready[0], got, sizeof got, READY_MS));
     char count_s[24], max_s[24];
-    pid_t writer = XP_SPAWN(st, "tagged_writer", st->path, "0", NUM(count_s, STREAM_FRAMES), "0",
-                            NUM(max_s, STREAM_CAP), "-1", "1");
+    mmpt_proc writer = XP_SPAWN(st, "tagged_writer", st->path, "0", NUM(count_s, STREAM_FRAMES),
+                                "0", NUM(max_s, STREAM_CAP), "-1", "1");
     assert_int_equal(xp_reap(st, writer), 0);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(xp_reap(st, readers[i]), 0);
@@ -174,7 +174,7 @@ static void test_two_writers_keep_seq_and_counters_increasing(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t reader =
+    mmpt_proc reader =
         XP_SPAWN(st, "tagged_reader", st->path, NUM(fd_s, ready[1]), "fifo", "mixed", "2");
     xp_close(st, &ready[1]);
     char got;
@@ -185,8 +185,8 @@ static void test_two_writers_keep_seq_and_counters_increasing(void **state) {
     NUM(fd_s, go[0]);
     NUM(count_s, DUO_FRAMES);
     NUM(max_s, DUO_MAXLEN);
-    pid_t w0 = XP_SPAWN(st, "tagged_writer", st->path, "0", count_s, "32", max_s, fd_s, "0");
-    pid_t w1 = XP_SPAWN(st, "tagged_writer", st->path, "1", count_s, "32", max_s, fd_s, "0");
+    mmpt_proc w0 = XP_SPAWN(st, "tagged_writer", st->path, "0", count_s, "32", max_s, fd_s, "0");
+    mmpt_proc w1 = XP_SPAWN(st, "tagged_writer", st->path, "1", count_s, "32", max_s, fd_s, "0");
     xp_close(st, &go[0]);
     xp_close(st, &go[1]); /* both writers start at once */
     assert_int_equal(xp_reap(st, w0), 0);
@@ -209,7 +209,7 @@ static void test_blocking_read_woken_by_write_promptly(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16], rounds_s[16];
-    pid_t pid =
+    mmpt_proc pid =
         XP_SPAWN(st, "wake_reader", st->path, NUM(fd_s, ready[1]), NUM(rounds_s, WAKE_ROUNDS));
     xp_close(st, &ready[1]);
     for (uint64_t r = 1; r <= WAKE_ROUNDS; r++) {
@@ -229,7 +229,7 @@ static void test_blocking_read_woken_by_interrupt(void **state) {
     int ready[2];
     xp_pipe(st, ready, 1);
     char fd_s[16];
-    pid_t pid = XP_SPAWN(st, "interrupt_reader", st->path, NUM(fd_s, ready[1]));
+    mmpt_proc pid = XP_SPAWN(st, "interrupt_reader", st->path, NUM(fd_s, ready[1]));
     xp_close(st, &ready[1]);
     char c;
     assert_true(xp_read_full(ready[0], &c, 1, READY_MS));
@@ -265,7 +265,7 @@ static void test_write_times_out_while_other_process_holds_all_slots(void **stat
     xp_pipe(st, ready, 1);
     xp_pipe(st, go, 0);
     char ready_s[16], go_s[16];
-    pid_t pid =
+    mmpt_proc pid =
         XP_SPAWN(st, "hold_loans", st->path, NUM(ready_s, ready[1]), NUM(go_s, go[0]), "2", "3");
     xp_close(st, &ready[1]);
     xp_close(st, &go[0]);
@@ -293,8 +293,8 @@ static void test_unlink_wakes_waiting_reader_with_estale(void **state) {
     xp_pipe(st, ready, 1);
     xp_pipe(st, go, 0);
     char ready_s[16], go_s[16], cap_s[16];
-    pid_t pid = XP_SPAWN(st, "estale_reader", st->path, NUM(ready_s, ready[1]), NUM(go_s, go[0]),
-                         NUM(cap_s, 2 * KEYED_CAP));
+    mmpt_proc pid = XP_SPAWN(st, "estale_reader", st->path, NUM(ready_s, ready[1]),
+                             NUM(go_s, go[0]), NUM(cap_s, 2 * KEYED_CAP));
     xp_close(st, &ready[1]);
     xp_close(st, &go[0]);
     char c;
@@ -328,8 +328,8 @@ static void test_read_loans_survive_writer_burst(void **state) {
      * other two slots, which end up holding the two newest frames: its
      * next FIFO read is frame 1002, with 999 dropped. */
     char ready_s[16], go_s[16], next_s[16];
-    pid_t pid = XP_SPAWN(st, "hold_loans", st->path, NUM(ready_s, ready[1]), NUM(go_s, go[0]), "2",
-                         NUM(next_s, 3 + BURST - 1));
+    mmpt_proc pid = XP_SPAWN(st, "hold_loans", st->path, NUM(ready_s, ready[1]), NUM(go_s, go[0]),
+                             "2", NUM(next_s, 3 + BURST - 1));
     xp_close(st, &ready[1]);
     xp_close(st, &go[0]);
     char c;
@@ -352,7 +352,7 @@ static void run_together(xp *st, const char *role, int n) {
     char ready_s[16], go_s[16], id_s[16];
     NUM(ready_s, ready[1]);
     NUM(go_s, go[0]);
-    pid_t pids[64];
+    mmpt_proc pids[64];
     assert_true(n <= 64);
     for (int i = 0; i < n; i++) {
         pids[i] = XP_SPAWN(st, role, st->round_path, NUM(id_s, i), ready_s, go_s);

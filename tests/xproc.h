@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#ifndef _WIN32
 #include <sys/types.h>
+#endif
 
 #include "mmpool.h"
 #include "support.h"
@@ -41,7 +43,7 @@ enum { FILL_PROCS = 8, FILL_FRAMES = 16, FILL_ROUNDS = 40 };
 typedef struct xp {
     char path[256];
     char round_path[300]; /* a second pool path, for tests that need one */
-    pid_t pids[XP_PIDS];
+    mmpt_proc pids[XP_PIDS];
     int fds[XP_FDS];
     mmpool *pools[XP_POOLS];
 } xp;
@@ -71,10 +73,10 @@ int xp_teardown(void **state);
 const char *xp_num(char *buf, size_t cap, long long v);
 
 /* Records pid in the fixture, so teardown reaps it; returns pid. */
-pid_t xp_track_pid(xp *st, pid_t pid);
+mmpt_proc xp_track_pid(xp *st, mmpt_proc pid);
 
 /* Reaps pid (at most REAP_MS) and forgets it; returns what mmpt_reap does. */
-int xp_reap(xp *st, pid_t pid);
+int xp_reap(xp *st, mmpt_proc pid);
 
 /* ---- pipes and sleeping ---- */
 

@@ -3,7 +3,9 @@
  *
  * Sections: fixture, pipes and sleeping, pools, frames.
  */
+#ifndef _WIN32
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,12 +15,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <io.h>
+#include <windows.h>
+#else
+#include <poll.h>
+#endif
 
 #include "xproc.h"
 
@@ -67,7 +75,7 @@ const char *xp_num(char *buf, size_t cap, long long v) {
     return buf;
 }
 
-pid_t xp_track_pid(xp *st, pid_t pid) {
+mmpt_proc xp_track_pid(xp *st, mmpt_proc pid) {
     for (int i = 0; i < XP_PIDS; i++) {
         if (st->pids[i] == 0) {
             st->pids[i] = pid;
@@ -78,7 +86,7 @@ pid_t xp_track_pid(xp *st, pid_t pid) {
     return pid;
 }
 
-int xp_reap(xp *st, pid_t pid) {
+int xp_reap(xp *st, mmpt_proc pid) {
     for (int i = 0; i < XP_PIDS; i++) {
         if (st->pids[i] == pid) {
             st->pids[i] = 0;
@@ -90,10 +98,57 @@ int xp_reap(xp *st, pid_t pid) {
 /* ---- pipes and sleeping ---- */
 
 void xp_sleep_ms(int ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    mmpt_sleep_ms(ms);
 }
+
+#ifdef _WIN32
+/* Windows pipes cannot be polled: PeekNamedPipe says how many bytes wait,
+ * and fails once the writing end is closed everywhere (EOF). 1 readable,
+ * 0 not yet, -1 EOF or error. */
+static int pipe_state(int fd) {
+    DWORD avail = 0;
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    if (h == INVALID_HANDLE_VALUE || !PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL)) {
+        return -1;
+    }
+    return avail > 0;
+}
+
+bool xp_read_full(int fd, void *buf, size_t n, int timeout_ms) {
+    uint64_t deadline = mmpool_now_ns() + (uint64_t)timeout_ms * MS_NS;
+    size_t done = 0;
+    while (done < n) {
+        int st = pipe_state(fd);
+        if (st < 0) {
+            return false;
+        }
+        if (st == 0) {
+            if (mmpool_now_ns() >= deadline) {
+                return false;
+            }
+            Sleep(1);
+            continue;
+        }
+        int got = _read(fd, (char *)buf + done, (unsigned)(n - done));
+        if (got <= 0) {
+            return false;
+        }
+        done += (size_t)got;
+    }
+    return true;
+}
+
+bool xp_await_go(int fd, int timeout_ms) {
+    uint64_t deadline = mmpool_now_ns() + (uint64_t)timeout_ms * MS_NS;
+    while (pipe_state(fd) == 0) {
+        if (mmpool_now_ns() >= deadline) {
+            return false;
+        }
+        Sleep(1);
+    }
+    return true;
+}
+#else
 
 bool xp_read_full(int fd, void *buf, size_t n, int timeout_ms) {
     uint64_t deadline = mmpool_now_ns() + (uint64_t)timeout_ms * MS_NS;
@@ -122,6 +177,8 @@ bool xp_read_full(int fd, void *buf, size_t n, int timeout_ms) {
     return true;
 }
 
+#endif
+
 bool xp_write_full(int fd, const void *buf, size_t n) {
     size_t done = 0;
     while (done < n) {
@@ -136,6 +193,7 @@ bool xp_write_full(int fd, const void *buf, size_t n) {
     return true;
 }
 
+#ifndef _WIN32
 bool xp_await_go(int fd, int timeout_ms) {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     int rc;
@@ -144,13 +202,22 @@ bool xp_await_go(int fd, int timeout_ms) {
     } while (rc < 0 && errno == EINTR);
     return rc > 0;
 }
+#endif
 
-/* The parent's end stays close-on-exec, so no child holds a copy of it:
- * when the parent closes it, every child sees EOF. */
+/* The parent's end stays close-on-exec (not inheritable on Windows), so
+ * no child holds a copy of it: when the parent closes it, every child sees
+ * EOF. On Windows the child end keeps its number in the children through
+ * the C runtime's descriptor inheritance (see mmpt_spawn). */
 void xp_pipe(xp *st, int fds[2], int child_end) {
+#ifdef _WIN32
+    assert_int_equal(_pipe(fds, 65536, _O_BINARY | _O_NOINHERIT), 0);
+    assert_true(SetHandleInformation((HANDLE)_get_osfhandle(fds[child_end]), HANDLE_FLAG_INHERIT,
+                                     HANDLE_FLAG_INHERIT));
+#else
     assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
     int flags = fcntl(fds[child_end], F_GETFD);
     assert_int_equal(fcntl(fds[child_end], F_SETFD, flags & ~FD_CLOEXEC), 0);
+#endif
     for (int k = 0; k < 2; k++) {
         int i = 0;
         while (i < XP_FDS && st->fds[i] >= 0) {
@@ -213,6 +280,12 @@ int xp_count_entries(const char *path) {
     char dir[300];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
+#ifdef _WIN32
+    char *back = strrchr(dir, '\\');
+    if (slash == NULL || (back != NULL && back > slash)) {
+        slash = back;
+    }
+#endif
     assert_non_null(slash);
     *slash = '\0';
     const char *base = path + (slash - dir) + 1;

@@ -297,6 +297,16 @@ int mmp__lock_wait(mmp__file *f, uint64_t byte) {
     return 0;
 }
 
+int mmp__lock_test(mmp__file *f, uint64_t byte) {
+    /* F_OFD_GETLK reports a conflicting lock of any other open file
+     * description, also one in this process, and places nothing. */
+    struct flock fl;
+    if (lock_op(f, F_OFD_GETLK, F_WRLCK, byte, &fl) != 0) {
+        return from_errno(errno);
+    }
+    return fl.l_type == F_UNLCK ? 0 : MMPOOL_EBUSY;
+}
+
 void mmp__lock_release(mmp__file *f, uint64_t byte) {
     struct flock fl;
     lock_op(f, F_OFD_SETLK, F_UNLCK, byte, &fl);

@@ -14,8 +14,10 @@
 #include "../platform.h"
 #include "mmpool.h"
 
-int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
+int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t entry,
+              int timeout_ms) {
     (void)f;
+    (void)entry;
     struct timespec rel = {.tv_sec = timeout_ms / 1000,
                            .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
     /* FUTEX_WAIT's timeout is relative, measured on CLOCK_MONOTONIC. */
@@ -28,7 +30,8 @@ int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, int timeo
     return 0;
 }
 
-void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word) {
+void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries) {
     (void)f;
+    (void)entries;
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
