@@ -1,16 +1,36 @@
-# Install rules: the library, its header, a relocatable CMake package
-# (find_package(mmpool) -> mmpool::mmpool) and a pkg-config file.
+# Install rules: the library, its headers, a relocatable CMake package
+# (find_package(mmpool) -> mmpool::mmpool, and mmpool::mmpool_static next to
+# a shared library) and a pkg-config file.
+#
+# Every rule names its component, which cmake/package.cmake turns into a
+# package: "runtime" is what a program linked against libmmpool needs (the
+# shared library with its versioned names, and the mmpool tool, which
+# tools/ installs in the same component); "dev" is what building against
+# it needs (headers, libmmpool.so, libmmpool.a, CMake and pkg-config
+# files). `cmake --install` without --component installs both.
 include(CMakePackageConfigHelpers)
+include(${CMAKE_CURRENT_LIST_DIR}/static.cmake)
 
-install(TARGETS mmpool EXPORT mmpoolTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+set(mmpool_install_targets mmpool)
+if(TARGET mmpool_static)
+  list(APPEND mmpool_install_targets mmpool_static)
+endif()
+install(TARGETS ${mmpool_install_targets} EXPORT mmpoolTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime
+    NAMELINK_COMPONENT dev
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(FILES include/mmpool.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(mmpool_headers include/mmpool.h)
+# The C++ wrapper, when this tree has it.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include/mmpool.hpp)
+  list(APPEND mmpool_headers include/mmpool.hpp)
+endif()
+install(FILES ${mmpool_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 
 set(mmpool_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/mmpool)
-install(EXPORT mmpoolTargets NAMESPACE mmpool:: DESTINATION ${mmpool_cmake_dir})
+install(EXPORT mmpoolTargets NAMESPACE mmpool:: DESTINATION ${mmpool_cmake_dir}
+  COMPONENT dev)
 configure_package_config_file(cmake/mmpoolConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/mmpoolConfig.cmake
   INSTALL_DESTINATION ${mmpool_cmake_dir})
@@ -19,7 +39,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/mmpoolConfigVersion
 install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/mmpoolConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/mmpoolConfigVersion.cmake
-  DESTINATION ${mmpool_cmake_dir})
+  DESTINATION ${mmpool_cmake_dir} COMPONENT dev)
 
 # pkg-config: the prefix is found relative to the .pc file, so an install
 # tree can be moved. The way up is counted on the relative LIBDIR alone, as
@@ -43,10 +63,17 @@ endforeach()
 if(BUILD_SHARED_LIBS)
   set(mmpool_pc_cflags "-DMMPOOL_SHARED")
   set(mmpool_pc_libs_private "")
+  # `pkg-config --static` is for linking libmmpool.a, when it is here too.
+  if(TARGET mmpool_static AND NOT WIN32)
+    set(mmpool_pc_libs_private "-pthread")
+  endif()
 else()
   set(mmpool_pc_cflags "")
-  set(mmpool_pc_libs_private "-pthread")
+  set(mmpool_pc_libs_private "")
+  if(NOT WIN32)
+    set(mmpool_pc_libs_private "-pthread")
+  endif()
 endif()
 configure_file(cmake/mmpool.pc.in ${CMAKE_CURRENT_BINARY_DIR}/mmpool.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mmpool.pc
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

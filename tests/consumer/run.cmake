@@ -1,10 +1,12 @@
 # Driver of the consumer tests registered in CMakeLists.txt here, run as
-#   cmake -DSTEP=<install|find_package|pkg_config|static> -D... -P run.cmake
+#   cmake -DSTEP=<install|find_package|pkg_config|static|cpp_find_package> -D... -P run.cmake
 # install:      installs MMPOOL_BUILD_DIR into WORK_DIR/prefix, checks the tree
 # find_package: builds and runs find_package/ against that prefix
 # pkg_config:   builds and runs pkg_config/main.c with pkg-config flags from a
 #               copy of the prefix, then again after moving the copy
 # static:       builds and installs a static libmmpool, then both consumers
+# cpp_find_package: builds and runs cpp_find_package/ (mmpool.hpp) against
+#               the prefix, with CXX_COMPILER and CXX_FLAGS
 # Any failure ends in message(FATAL_ERROR) with the command and its output.
 cmake_minimum_required(VERSION 3.16)
 
@@ -87,11 +89,23 @@ function(check_install_tree dir)
   # Nothing else: no internal header, test or example may ship.
   file(GLOB_RECURSE all LIST_DIRECTORIES false RELATIVE ${dir} ${dir}/*)
   foreach(f IN LISTS all)
-    if(NOT f MATCHES "^(${INCLUDEDIR}/mmpool\\.h|${LIBDIR}/.*|bin/[^/]*\\.dll)$")
+    if(NOT f MATCHES "^(${INCLUDEDIR}/mmpool\\.(h|hpp)|bin/mmpool(\\.exe)?|${LIBDIR}/.*|bin/[^/]*\\.dll)$")
       message(FATAL_ERROR "install tree ${dir}: unexpected file ${f}")
     endif()
   endforeach()
   message(STATUS "install tree ${dir}: ok")
+endfunction()
+
+# built_program(OUT DIR NAME): the program NAME built into DIR; multi-config
+# generators put it in a per-config directory, Windows adds .exe.
+function(built_program out dir name)
+  foreach(exe ${dir}/${name} ${dir}/${name}.exe ${dir}/${CONFIG}/${name} ${dir}/${CONFIG}/${name}.exe)
+    if(EXISTS ${exe} AND NOT IS_DIRECTORY ${exe})
+      set(${out} ${exe} PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  message(FATAL_ERROR "no program ${name} in ${dir}")
 endfunction()
 
 # consume_find_package(PREFIX TAG TYPE): configures, builds and runs
@@ -109,14 +123,25 @@ function(consume_find_package dir tag type)
       -DEXPECT_TYPE=${type})
   run("build the find_package consumer (${tag})"
     COMMAND ${CMAKE_COMMAND} --build ${bin} ${config_args})
-  # Multi-config generators put the program in a per-config directory.
-  foreach(exe ${bin}/out/app ${bin}/out/app.exe ${bin}/out/${CONFIG}/app ${bin}/out/${CONFIG}/app.exe)
-    if(EXISTS ${exe} AND NOT IS_DIRECTORY ${exe})
-      run_consumer("run the find_package consumer (${tag})" ${exe} ${tag}-fp)
-      return()
-    endif()
-  endforeach()
-  message(FATAL_ERROR "find_package consumer (${tag}): no program in ${bin}/out")
+  built_program(exe ${bin}/out app)
+  run_consumer("run the find_package consumer (${tag})" ${exe} ${tag}-fp)
+endfunction()
+
+# consume_cpp(PREFIX): configures, builds and runs cpp_find_package/ (the
+# C++ header through find_package) against PREFIX.
+function(consume_cpp dir)
+  set(bin ${WORK_DIR}/cpp-find_package)
+  file(REMOVE_RECURSE ${bin})
+  run("configure the C++ find_package consumer"
+    COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR}/cpp_find_package -B ${bin} ${gen_args}
+      "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+      -DCMAKE_PREFIX_PATH=${dir}
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+      -DCMAKE_RUNTIME_OUTPUT_DIRECTORY=${bin}/out
+      -DEXPECT_PREFIX=${dir})
+  run("build the C++ find_package consumer" COMMAND ${CMAKE_COMMAND} --build ${bin} ${config_args})
+  built_program(exe ${bin}/out app_cpp)
+  run_consumer("run the C++ find_package consumer" ${exe} cpp)
 endfunction()
 
 # pkg_config(OUT ARGS...): runs pkg-config ARGS mmpool, split into a list.
@@ -226,6 +251,8 @@ elseif(STEP STREQUAL "static")
   check_install_tree(${static_prefix})
   consume_find_package(${static_prefix} static STATIC_LIBRARY)
   consume_pkg_config(${static_prefix} static --static)
+elseif(STEP STREQUAL "cpp_find_package")
+  consume_cpp(${prefix})
 else()
   message(FATAL_ERROR "run.cmake: unknown STEP '${STEP}'")
 endif()

@@ -1,0 +1,136 @@
+/* mmpool: inspect and manage mmpool pools from the command line. Dispatches
+ * to the subcommands and holds their help texts. */
+#include <string.h>
+
+#include "cli.h"
+#include "platform.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+#define POOL_ARG                                                                                   \
+    "POOL is a bare name (placed where mmpool_open() places it, /dev/shm on Linux)\n"              \
+    "or a path containing '/'.\n"
+
+static const command commands[] = {
+    {"ls", cmd_ls,
+     "Usage: mmpool ls [--json] [DIR]\n"
+     "Lists the pools in DIR (default: the directory of bare names, /dev/shm on\n"
+     "Linux), recognised by their header; other files are skipped. One line each:\n"
+     "name, slots x capacity, newest seq, live processes attached, payload format.\n"
+     "  --json   one JSON array of objects\n"},
+    {"info", cmd_info,
+     "Usage: mmpool info [--json] POOL\n"
+     "Shows the header (format version, geometry, payload format, creation time),\n"
+     "each slot's state (empty, committed, being written, pinned) and each entry of\n"
+     "the handle table, every holder marked alive or dead. Attaches to nothing.\n"
+     "  --json   one JSON object\n" POOL_ARG},
+    {"watch", cmd_watch,
+     "Usage: mmpool watch [--count N] [--interval SECONDS] POOL\n"
+     "Prints a line every second until Ctrl-C: newest seq, frames/s, MB/s\n"
+     "(10^6 bytes), age of the newest frame, live handles. Only reads the file:\n"
+     "takes no slot, pins nothing, takes no handle-table entry.\n"
+     "  --count N             stop after N lines\n"
+     "  --interval SECONDS    time between lines (default 1)\n" POOL_ARG},
+    {"put", cmd_put,
+     "Usage: mmpool put [--timeout SECONDS] POOL [FILE]\n"
+     "Writes the whole of FILE (default or '-': standard input) as one frame.\n"
+     "  --timeout SECONDS   wait at most this long for a free slot (default:\n"
+     "                      forever; 0: do not wait)\n" POOL_ARG},
+    {"get", cmd_get,
+     "Usage: mmpool get [--timeout SECONDS] [--fifo] POOL [FILE]\n"
+     "Reads one frame, the newest (or with --fifo the oldest) in the pool, into\n"
+     "FILE (default or '-': standard output). Waits for one if the pool is empty.\n"
+     "  --timeout SECONDS   wait at most this long (default: forever; 0: do not\n"
+     "                      wait)\n"
+     "  --fifo              the oldest frame instead of the newest\n" POOL_ARG},
+    {"snapshot", cmd_snapshot,
+     "Usage: mmpool snapshot [--timeout SECONDS] POOL OUT.ppm\n"
+     "Saves the newest frame as a binary PPM image: P6 (RGB) for a payload format\n"
+     "'bgr8 WxH' or 'rgb8 WxH', P5 (grey) for 'gray8 WxH'. Other formats, or a\n"
+     "frame of another size than W*H*channels bytes, are an error. OUT.ppm '-' is\n"
+     "standard output.\n"
+     "  --timeout SECONDS   wait this long for a frame if there is none\n"
+     "                      (default: 0, do not wait)\n" POOL_ARG},
+    {"create", cmd_create,
+     "Usage: mmpool create --capacity SIZE --slots N [--format STR] [--mode MODE] POOL\n"
+     "Creates a new pool; an existing one is an error.\n"
+     "  --capacity SIZE   bytes per frame: 6220800, 6M (K, M, G are powers of\n"
+     "                    1024) or a product such as 1920x1080x3\n"
+     "  --slots N         number of slots, 1..1024\n"
+     "  --format STR      payload description, at most 63 bytes, e.g.\n"
+     "                    'bgr8 1920x1080'\n"
+     "  --mode MODE       octal permission bits (default 0600)\n" POOL_ARG},
+    {"flush", cmd_flush,
+     "Usage: mmpool flush POOL\n"
+     "Drops every frame that no handle holds. Seqs keep counting.\n" POOL_ARG},
+    {"rm", cmd_rm,
+     "Usage: mmpool rm POOL\n"
+     "Removes the pool: handles still open on it get MMPOOL_ESTALE. A file that\n"
+     "is not a pool is left alone.\n" POOL_ARG},
+    {"clean", cmd_clean,
+     "Usage: mmpool clean [--dry-run] [DIR]\n"
+     "Removes the pools in DIR (default: the directory of bare names) that no\n"
+     "live process holds, and says what it removed.\n"
+     "  --dry-run   say what would be removed, remove nothing\n"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char *tool_help =
+    "Usage: mmpool COMMAND [OPTIONS] [ARGS]\n"
+    "Inspects and manages mmpool pools.\n"
+    "\n"
+    "Commands:\n"
+    "  ls [DIR]             list the pools in a directory\n"
+    "  info POOL            header, slots and attached handles\n"
+    "  watch POOL           frames/s and MB/s, every second\n"
+    "  put POOL [FILE]      write one frame\n"
+    "  get POOL [FILE]      read one frame\n"
+    "  snapshot POOL OUT    save the newest frame as a PPM image\n"
+    "  create POOL ...      create a pool\n"
+    "  flush POOL           drop the frames nobody holds\n"
+    "  rm POOL              remove a pool\n"
+    "  clean [DIR]          remove the pools no live process holds\n"
+    "\n"
+    "'mmpool COMMAND --help' describes a command. Exit status: 0 success,\n"
+    "1 error (the message names the pool and the reason), 2 usage error.\n"
+    "  --help      this text\n"
+    "  --version   the tool's and the library's version\n";
+
+void cli_help(const char *cmd, FILE *out) {
+    for (size_t i = 0; cmd != NULL && i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, cmd) == 0) {
+            fputs(commands[i].help, out);
+            return;
+        }
+    }
+    fputs(tool_help, out);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        return cli_usage(NULL, "missing command");
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_help(argc > 2 && strcmp(cmd, "help") == 0 ? argv[2] : NULL, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("mmpool %d.%d.%d (library %s)\n", MMPOOL_VERSION_MAJOR, MMPOOL_VERSION_MINOR,
+               MMPOOL_VERSION_PATCH, mmpool_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, cmd) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            /* -1: the command printed its help. */
+            return rc < 0 ? CLI_OK : rc;
+        }
+    }
+    return cli_usage(NULL, "unknown command '%s'", cmd);
+}
