@@ -1,0 +1,635 @@
+// Mmpool: a P/Invoke binding of libmmpool (mmpool.h) for .NET and Mono.
+//
+// Errors: every failure throws MmpoolException with the MMPOOL_E* Code and
+// its Name. The Try* calls are the exception: "nothing came in the time
+// given" (MMPOOL_EAGAIN, MMPOOL_EBUSY, MMPOOL_ETIMEDOUT) is false for them,
+// and everything else throws. Blocking calls take a timeout in
+// milliseconds: Pool.WaitForever (-1), 0 (do not wait) or more.
+//
+// Ownership: a Pool owns one handle (a SafeHandle); Dispose (or the
+// finalizer) closes it. A WriteLoan or ReadLoan borrows one slot of its pool:
+// a write loan not committed is aborted by Dispose, a read loan is released.
+// A loan keeps the handle, and so the mapping, open: Dispose of the pool
+// while loans are active closes it when the last of them ends, so a loan's
+// Span stays valid until the loan ends, whatever happens to the pool. A
+// loan's spans point into shared memory and must not be used after the loan
+// ends. A loan that is never ended keeps its pool's handle open for good.
+//
+// Threads: calls on one Pool (and its loans) must not overlap, except
+// Interrupt(), which any thread may call, also during Dispose.
+//
+// Needs the native library under the name "mmpool" (libmmpool.so on Linux,
+// mmpool.dll on Windows) where the runtime looks for it; with Mono on Linux,
+// LD_LIBRARY_PATH or a <dllmap> in a .config file next to the program.
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Mmpool
+{
+    /// <summary>The MMPOOL_E* codes of mmpool.h; the values are fixed.</summary>
+    public enum ErrorCode
+    {
+        Ok = 0,
+        InvalidArgument = -1,  // MMPOOL_EINVAL
+        NotFound = -2,         // MMPOOL_ENOENT
+        Exists = -3,           // MMPOOL_EEXIST
+        AccessDenied = -4,     // MMPOOL_EACCES
+        BadFormat = -5,        // MMPOOL_EFORMAT
+        Mismatch = -6,         // MMPOOL_EMISMATCH
+        TooBig = -7,           // MMPOOL_E2BIG
+        NoSpace = -8,          // MMPOOL_ENOSPC
+        Again = -9,            // MMPOOL_EAGAIN
+        Busy = -10,            // MMPOOL_EBUSY
+        TimedOut = -11,        // MMPOOL_ETIMEDOUT
+        System = -12,          // MMPOOL_ESYS
+        Canceled = -13,        // MMPOOL_ECANCELED
+        Stale = -14,           // MMPOOL_ESTALE
+        TooMany = -15,         // MMPOOL_ETOOMANY
+    }
+
+    public enum ReadMode : uint { Latest = 0, Fifo = 1 }
+
+    /// <summary>A failed call: Code is the MMPOOL_E* value, Name its name
+    /// ("MMPOOL_EAGAIN"), Message says which call failed and why.</summary>
+    public class MmpoolException : Exception
+    {
+        public int Code { get; private set; }
+        public string Name { get; private set; }
+        public ErrorCode Error { get { return (ErrorCode)Code; } }
+
+        public MmpoolException(string call, int code)
+            : base(call + ": " + Native.Describe(code) + " (" + Native.NameOf(code) + ")")
+        {
+            Code = code;
+            Name = Native.NameOf(code);
+        }
+    }
+
+    /// <summary>How Pool.Open opens a pool; see mmpool_options.</summary>
+    public sealed class PoolOptions
+    {
+        public ulong SlotCapacity;     // bytes per frame; 0 = take the pool's
+        public uint SlotCount;         // 0 = take the pool's
+        public bool Create;            // MMPOOL_CREATE: create it if missing
+        public bool Exclusive;         // MMPOOL_EXCL: with Create, fail if it exists
+        public uint Mode;              // permission bits on create; 0 = 0600
+        public ReadMode ReadMode = ReadMode.Latest;
+        public string Format;          // payload description, <= 63 bytes of UTF-8
+    }
+
+    /// <summary>A frame's metadata (mmpool_frame).</summary>
+    public struct FrameInfo
+    {
+        public ulong Seq;          // 1, 2, 3, ... per pool
+        public ulong TimestampNs;  // commit time, on the clock of Pool.NowNs()
+        public ulong Length;       // payload bytes
+        public ulong Dropped;      // frames this handle never saw
+    }
+
+    /// <summary>A frame copied out of the pool.</summary>
+    public sealed class Frame
+    {
+        public byte[] Data { get; internal set; }
+        public ulong Seq { get; internal set; }
+        public ulong TimestampNs { get; internal set; }
+        public ulong Dropped { get; internal set; }
+    }
+
+    public sealed class PoolStats
+    {
+        public ulong SlotCapacity { get; internal set; }
+        public uint SlotCount { get; internal set; }
+        public ReadMode ReadMode { get; internal set; }
+        public ulong LastSeq { get; internal set; }  // newest committed seq, 0 if none
+        public string Format { get; internal set; }
+    }
+
+    /// <summary>The C handle. P/Invoke holds a reference for the length
+    /// of each call and each active loan holds one, so mmpool_close runs
+    /// only when the pool is disposed (or finalized) and no call or loan
+    /// uses the handle any more.</summary>
+    internal sealed class PoolHandle : SafeHandle
+    {
+        public PoolHandle() : base(IntPtr.Zero, true) { }
+
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        protected override bool ReleaseHandle()
+        {
+            Native.mmpool_close(handle);
+            return true;
+        }
+    }
+
+    /// <summary>One handle on a pool.</summary>
+    public sealed class Pool : IDisposable
+    {
+        public const int WaitForever = -1;
+
+        readonly PoolHandle handle;
+        // Set by Dispose. Not handle.IsClosed: Mono keeps that false while
+        // loans still hold references.
+        volatile bool disposed;
+
+        Pool(PoolHandle handle) { this.handle = handle; }
+
+        /// <summary>Opens the pool at path (a bare name: the platform's
+        /// shared-memory place), creating it when options.Create says so.
+        /// options null: adopt an existing pool as it is.</summary>
+        public static Pool Open(string path, PoolOptions options)
+        {
+            CheckPath(path);
+            var o = new Native.Options();
+            IntPtr format = IntPtr.Zero;
+            try
+            {
+                if (options != null)
+                {
+                    o.slot_capacity = options.SlotCapacity;
+                    o.slot_count = options.SlotCount;
+                    o.flags = (options.Create ? 1u : 0u) | (options.Exclusive ? 2u : 0u);
+                    o.mode = options.Mode;
+                    o.read_mode = (uint)options.ReadMode;
+                    if (options.Format != null)
+                    {
+                        if (options.Format.IndexOf('\0') >= 0)
+                            throw new ArgumentException("format contains a NUL character", "options");
+                        format = Native.ToUtf8(options.Format);
+                        o.format = format;
+                    }
+                }
+                PoolHandle h;
+                int rc = Native.mmpool_open(out h, path, ref o);
+                if (rc != 0)
+                {
+                    h.SetHandleAsInvalid(); // *out is NULL on failure
+                    h.Dispose();
+                }
+                Check("mmpool_open", rc);
+                return new Pool(h);
+            }
+            finally
+            {
+                if (format != IntPtr.Zero)
+                    Marshal.FreeHGlobal(format);
+            }
+        }
+
+        public static Pool Open(string path) { return Open(path, null); }
+
+        /// <summary>Opens the pool at path, creating it with this geometry if
+        /// it does not exist.</summary>
+        public static Pool Create(string path, ulong slotCapacity, uint slotCount,
+                                  ReadMode readMode = ReadMode.Latest, string format = null)
+        {
+            return Open(path, new PoolOptions {
+                SlotCapacity = slotCapacity, SlotCount = slotCount, Create = true,
+                ReadMode = readMode, Format = format
+            });
+        }
+
+        /// <summary>Retires the pool at path and removes it.</summary>
+        public static void Unlink(string path)
+        {
+            CheckPath(path);
+            Check("mmpool_unlink", Native.mmpool_unlink(path));
+        }
+
+        // A NUL would cut the path short in C: another pool's path.
+        static void CheckPath(string path)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            if (path.IndexOf('\0') >= 0)
+                throw new ArgumentException("path contains a NUL character", "path");
+        }
+
+        /// <summary>The monotonic clock of frame timestamps, in ns.</summary>
+        public static ulong NowNs() { return Native.mmpool_now_ns(); }
+
+        public static string Version { get { return Marshal.PtrToStringAnsi(Native.mmpool_version()); } }
+
+        /// <summary>True once Dispose was called (the C handle itself closes
+        /// when the pool's last loan ends).</summary>
+        public bool IsClosed { get { return disposed; } }
+
+        // Copying calls.
+
+        /// <summary>Copies data in as the next frame; false when no slot is
+        /// free (EBUSY).</summary>
+        public unsafe bool TryWrite(ReadOnlySpan<byte> data)
+        {
+            fixed (byte* p = &MemoryMarshal.GetReference(data))
+                return OkOrNothing("mmpool_try_write", Native.mmpool_try_write(Handle, p, (UIntPtr)data.Length));
+        }
+
+        /// <summary>Copies data in as the next frame, waiting at most
+        /// timeoutMs for a free slot (then MmpoolException TimedOut).</summary>
+        public unsafe void Write(ReadOnlySpan<byte> data, int timeoutMs = WaitForever)
+        {
+            fixed (byte* p = &MemoryMarshal.GetReference(data))
+                Check("mmpool_write", Native.mmpool_write(Handle, p, (UIntPtr)data.Length, timeoutMs));
+        }
+
+        /// <summary>Copies the next frame into buffer. A frame larger than
+        /// the buffer: MmpoolException NoSpace, and the frame stays unread.</summary>
+        public unsafe FrameInfo Read(Span<byte> buffer, int timeoutMs = WaitForever)
+        {
+            var f = new Native.Frame();
+            fixed (byte* p = &MemoryMarshal.GetReference(buffer))
+                Check("mmpool_read", Native.mmpool_read(Handle, p, (UIntPtr)buffer.Length, ref f, timeoutMs));
+            return f.ToInfo();
+        }
+
+        /// <summary>As Read(buffer), but false when no new frame came within
+        /// timeoutMs (default: do not wait).</summary>
+        public unsafe bool TryRead(Span<byte> buffer, out FrameInfo info, int timeoutMs = 0)
+        {
+            var f = new Native.Frame();
+            bool got;
+            fixed (byte* p = &MemoryMarshal.GetReference(buffer))
+                got = OkOrNothing("mmpool_read", Native.mmpool_read(Handle, p, (UIntPtr)buffer.Length, ref f, timeoutMs));
+            info = got ? f.ToInfo() : default(FrameInfo);
+            return got;
+        }
+
+        /// <summary>Reads the next frame into a new array of its size (one
+        /// copy, made from a read loan).</summary>
+        public Frame Read(int timeoutMs = WaitForever)
+        {
+            using (var loan = AcquireRead(timeoutMs))
+                return loan.ToFrame();
+        }
+
+        /// <summary>As Read(), but false (and frame null) when no new frame came
+        /// within timeoutMs (default: do not wait).</summary>
+        public bool TryRead(out Frame frame, int timeoutMs = 0)
+        {
+            ReadLoan loan;
+            frame = null;
+            if (!TryAcquireRead(out loan, timeoutMs))
+                return false;
+            using (loan)
+                frame = loan.ToFrame();
+            return true;
+        }
+
+        // Zero-copy loans.
+
+        /// <summary>Borrows the oldest free slot to fill in place. One write
+        /// loan per handle at a time (a second: InvalidArgument).</summary>
+        public WriteLoan AcquireWrite(int timeoutMs = WaitForever)
+        {
+            WriteLoan loan;
+            int rc = AcquireWriteRc(timeoutMs, out loan);
+            Check("mmpool_write_acquire", rc);
+            return loan;
+        }
+
+        public bool TryAcquireWrite(out WriteLoan loan, int timeoutMs = 0)
+        {
+            return OkOrNothing("mmpool_write_acquire", AcquireWriteRc(timeoutMs, out loan));
+        }
+
+        unsafe int AcquireWriteRc(int timeoutMs, out WriteLoan loan)
+        {
+            void* data;
+            UIntPtr cap;
+            loan = null;
+            int rc = Native.mmpool_write_acquire(Handle, out data, out cap, timeoutMs);
+            if (rc == 0)
+                loan = new WriteLoan(handle, (IntPtr)data, (ulong)cap);
+            return rc;
+        }
+
+        /// <summary>Borrows the next frame in place; its slot is not
+        /// overwritten until the loan is disposed.</summary>
+        public ReadLoan AcquireRead(int timeoutMs = WaitForever)
+        {
+            ReadLoan loan;
+            Check("mmpool_read_acquire", AcquireReadRc(timeoutMs, out loan));
+            return loan;
+        }
+
+        public bool TryAcquireRead(out ReadLoan loan, int timeoutMs = 0)
+        {
+            return OkOrNothing("mmpool_read_acquire", AcquireReadRc(timeoutMs, out loan));
+        }
+
+        int AcquireReadRc(int timeoutMs, out ReadLoan loan)
+        {
+            var view = new Native.View();
+            loan = null;
+            int rc = Native.mmpool_read_acquire(Handle, ref view, timeoutMs);
+            if (rc == 0)
+                loan = new ReadLoan(handle, view);
+            return rc;
+        }
+
+        // The rest.
+
+        /// <summary>Any thread: a blocked call on this pool throws
+        /// MmpoolException Canceled; if none is blocked, the next one does.</summary>
+        public void Interrupt() { Check("mmpool_interrupt", Native.mmpool_interrupt(Handle)); }
+
+        /// <summary>Drops every frame that no handle holds.</summary>
+        public void Flush() { Check("mmpool_flush", Native.mmpool_flush(Handle)); }
+
+        public unsafe PoolStats Stats
+        {
+            get
+            {
+                var s = new Native.Stats();
+                Check("mmpool_stat", Native.mmpool_stat(Handle, ref s));
+                int n = 0;
+                while (n < 64 && s.format[n] != 0)
+                    n++;
+                return new PoolStats {
+                    SlotCapacity = s.slot_capacity, SlotCount = s.slot_count,
+                    ReadMode = (ReadMode)s.read_mode, LastSeq = s.last_seq,
+                    Format = Encoding.UTF8.GetString(s.format, n)
+                };
+            }
+        }
+
+        /// <summary>Closes the handle, at once or, while loans are active,
+        /// when the last of them ends. Idempotent.</summary>
+        public void Dispose()
+        {
+            if (disposed)
+                return;
+            disposed = true;
+            handle.Dispose();
+        }
+
+        internal PoolHandle Handle
+        {
+            get
+            {
+                if (disposed)
+                    throw new ObjectDisposedException("Mmpool.Pool");
+                return handle;
+            }
+        }
+
+        internal static void Check(string call, int rc)
+        {
+            if (rc != 0)
+                throw new MmpoolException(call, rc);
+        }
+
+        static bool OkOrNothing(string call, int rc)
+        {
+            if (rc == 0)
+                return true;
+            if (rc == (int)ErrorCode.Again || rc == (int)ErrorCode.Busy || rc == (int)ErrorCode.TimedOut)
+                return false;
+            throw new MmpoolException(call, rc);
+        }
+    }
+
+    /// <summary>A slot borrowed for writing in place. Commit(n) publishes
+    /// its first n bytes; Dispose without Commit aborts it.</summary>
+    public sealed class WriteLoan : IDisposable
+    {
+        readonly LoanRef pool;
+        readonly IntPtr data;
+        readonly ulong capacity;
+
+        internal WriteLoan(PoolHandle handle, IntPtr data, ulong capacity)
+        {
+            pool = new LoanRef(handle);
+            this.data = data;
+            this.capacity = capacity;
+        }
+
+        public bool IsActive { get { return pool.Active; } }
+        /// <summary>The slot's capacity in bytes.</summary>
+        public ulong Capacity { get { return capacity; } }
+        /// <summary>The slot's start (4096-byte aligned).</summary>
+        public IntPtr Pointer { get { Live(); return data; } }
+
+        /// <summary>The whole slot. Slots over 2 GiB: use Pointer.</summary>
+        public unsafe Span<byte> Span
+        {
+            get
+            {
+                Live();
+                if (capacity > int.MaxValue)
+                    throw new NotSupportedException("slot larger than a Span: use Pointer");
+                return new Span<byte>((void*)data, (int)capacity);
+            }
+        }
+
+        /// <summary>Publishes the first length bytes and ends the loan.
+        /// length over Capacity: MmpoolException TooBig, the loan stays.</summary>
+        public void Commit(long length)
+        {
+            Live();
+            if (length < 0)
+                throw new ArgumentOutOfRangeException("length");
+            Pool.Check("mmpool_write_commit", Native.mmpool_write_commit(pool.Raw, (UIntPtr)(ulong)length));
+            pool.End();
+        }
+
+        /// <summary>Gives the slot back unpublished and ends the loan.</summary>
+        public void Abort()
+        {
+            Live();
+            int rc = Native.mmpool_write_abort(pool.Raw);
+            pool.End();
+            Pool.Check("mmpool_write_abort", rc);
+        }
+
+        public void Dispose()
+        {
+            if (pool.Active)
+                Native.mmpool_write_abort(pool.Raw);
+            pool.End();
+        }
+
+        void Live()
+        {
+            if (!pool.Active)
+                throw new MmpoolException("write loan", (int)ErrorCode.InvalidArgument);
+        }
+    }
+
+    /// <summary>A loan's reference on its pool's handle: taken at acquire,
+    /// dropped once when the loan ends (which closes the handle if the pool
+    /// was disposed meanwhile). The raw handle stays usable while it is
+    /// held, even after the pool's Dispose.</summary>
+    internal sealed class LoanRef
+    {
+        PoolHandle handle;
+
+        internal LoanRef(PoolHandle handle)
+        {
+            bool added = false;
+            handle.DangerousAddRef(ref added);
+            this.handle = handle;
+        }
+
+        internal bool Active { get { return handle != null; } }
+        internal IntPtr Raw { get { return handle.DangerousGetHandle(); } }
+
+        internal void End()
+        {
+            PoolHandle h = handle;
+            handle = null;
+            if (h != null)
+                h.DangerousRelease();
+        }
+    }
+
+    /// <summary>A frame borrowed in place; Dispose (or Release) gives its
+    /// slot back.</summary>
+    public sealed class ReadLoan : IDisposable
+    {
+        readonly LoanRef pool;
+        Native.View view;
+
+        internal ReadLoan(PoolHandle handle, Native.View view)
+        {
+            pool = new LoanRef(handle);
+            this.view = view;
+        }
+
+        public bool IsActive { get { return pool.Active; } }
+        public ulong Seq { get { return view.frame.seq; } }
+        public ulong TimestampNs { get { return view.frame.timestamp_ns; } }
+        public ulong Dropped { get { return view.frame.dropped; } }
+        public ulong Length { get { return view.frame.len; } }
+        public FrameInfo Info { get { return view.frame.ToInfo(); } }
+        public IntPtr Pointer { get { Live(); return view.data; } }
+
+        /// <summary>The frame in place (read-only).</summary>
+        public unsafe ReadOnlySpan<byte> Span
+        {
+            get
+            {
+                Live();
+                if (view.frame.len > int.MaxValue)
+                    throw new NotSupportedException("frame larger than a Span: use Pointer");
+                return new ReadOnlySpan<byte>((void*)view.data, (int)view.frame.len);
+            }
+        }
+
+        /// <summary>Gives the slot back and ends the loan.</summary>
+        public void Release()
+        {
+            Live();
+            int rc = Native.mmpool_read_release(pool.Raw, ref view);
+            pool.End();
+            Pool.Check("mmpool_read_release", rc);
+        }
+
+        public void Dispose()
+        {
+            if (pool.Active)
+                Native.mmpool_read_release(pool.Raw, ref view);
+            pool.End();
+        }
+
+        internal Frame ToFrame()
+        {
+            return new Frame {
+                Data = Span.ToArray(), Seq = Seq, TimestampNs = TimestampNs, Dropped = Dropped
+            };
+        }
+
+        void Live()
+        {
+            if (!pool.Active)
+                throw new MmpoolException("read loan", (int)ErrorCode.InvalidArgument);
+        }
+    }
+
+    /// <summary>The C declarations of mmpool.h, field for field.</summary>
+    internal static unsafe class Native
+    {
+        const string Lib = "mmpool";
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Options
+        {
+            public ulong slot_capacity;
+            public uint slot_count;
+            public uint flags;
+            public uint mode;
+            public uint read_mode;
+            public IntPtr format;
+            public ulong reserved0, reserved1, reserved2, reserved3;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Frame
+        {
+            public ulong seq;
+            public ulong timestamp_ns;
+            public ulong len;
+            public ulong dropped;
+            public ulong reserved0, reserved1;
+
+            public FrameInfo ToInfo()
+            {
+                return new FrameInfo { Seq = seq, TimestampNs = timestamp_ns, Length = len, Dropped = dropped };
+            }
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct View
+        {
+            public IntPtr data;
+            public Frame frame;
+            public ulong reserved0, reserved1;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Stats
+        {
+            public ulong slot_capacity;
+            public uint slot_count;
+            public uint read_mode;
+            public ulong last_seq;
+            public fixed byte format[64];
+            public ulong reserved0, reserved1, reserved2, reserved3;
+        }
+
+        [DllImport(Lib)] internal static extern int mmpool_open(out PoolHandle pool, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref Options opts);
+        [DllImport(Lib)] internal static extern void mmpool_close(IntPtr pool);
+        [DllImport(Lib)] internal static extern int mmpool_unlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+        [DllImport(Lib)] internal static extern int mmpool_flush(PoolHandle pool);
+        [DllImport(Lib)] internal static extern int mmpool_stat(PoolHandle pool, ref Stats stats);
+        [DllImport(Lib)] internal static extern int mmpool_interrupt(PoolHandle pool);
+        [DllImport(Lib)] internal static extern int mmpool_write(PoolHandle pool, byte* data, UIntPtr len, int timeoutMs);
+        [DllImport(Lib)] internal static extern int mmpool_try_write(PoolHandle pool, byte* data, UIntPtr len);
+        [DllImport(Lib)] internal static extern int mmpool_read(PoolHandle pool, byte* buf, UIntPtr cap, ref Frame frame, int timeoutMs);
+        [DllImport(Lib)] internal static extern int mmpool_write_acquire(PoolHandle pool, out void* data, out UIntPtr cap, int timeoutMs);
+        [DllImport(Lib)] internal static extern int mmpool_read_acquire(PoolHandle pool, ref View view, int timeoutMs);
+        // For loans, which hold their own reference on the handle (LoanRef)
+        // and must end even after their pool's Dispose.
+        [DllImport(Lib)] internal static extern int mmpool_write_commit(IntPtr pool, UIntPtr len);
+        [DllImport(Lib)] internal static extern int mmpool_write_abort(IntPtr pool);
+        [DllImport(Lib)] internal static extern int mmpool_read_release(IntPtr pool, ref View view);
+        [DllImport(Lib)] internal static extern ulong mmpool_now_ns();
+        [DllImport(Lib)] internal static extern IntPtr mmpool_strerror(int err);
+        [DllImport(Lib)] internal static extern IntPtr mmpool_err_name(int err);
+        [DllImport(Lib)] internal static extern IntPtr mmpool_version();
+
+        internal static string Describe(int code) { return Marshal.PtrToStringAnsi(mmpool_strerror(code)); }
+        internal static string NameOf(int code) { return Marshal.PtrToStringAnsi(mmpool_err_name(code)); }
+
+        /// <summary>A NUL-terminated UTF-8 copy in unmanaged memory; the
+        /// caller frees it with Marshal.FreeHGlobal.</summary>
+        internal static IntPtr ToUtf8(string s)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(s);
+            IntPtr p = Marshal.AllocHGlobal(bytes.Length + 1);
+            Marshal.Copy(bytes, 0, p, bytes.Length);
+            Marshal.WriteByte(p, bytes.Length, 0);
+            return p;
+        }
+    }
+}

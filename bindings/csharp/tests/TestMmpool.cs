@@ -1,0 +1,450 @@
+// Tests of the C# binding, run with Mono by CTest: round trips, errors with
+// their codes, loans ending in Dispose, and frames from a C writer process
+// (frame_writer, whose path is the first argument). Prints each failed
+// check; exits 1 if any failed.
+using System;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Mmpool;
+
+static class TestMmpool
+{
+    static int failures;
+    static string writerPath;
+
+    static void Check(bool ok, string what)
+    {
+        if (!ok)
+        {
+            Console.Error.WriteLine("check failed: " + what);
+            failures++;
+        }
+    }
+
+    static void Throws(Action action, ErrorCode want, string what)
+    {
+        try
+        {
+            action();
+            Console.Error.WriteLine(what + ": threw nothing, expected " + want);
+            failures++;
+        }
+        catch (MmpoolException e)
+        {
+            if (e.Code != (int)want)
+            {
+                Console.Error.WriteLine(what + ": threw " + e.Name + ", expected " + want);
+                failures++;
+            }
+        }
+    }
+
+    // A pool name of its own for each test; Pool.Unlink it at the end.
+    static string NewName(string tag)
+    {
+        return "mmpool-cs-" + tag + "-" + Process.GetCurrentProcess().Id + "-" + Pool.NowNs();
+    }
+
+    static void Remove(string name)
+    {
+        try { Pool.Unlink(name); } catch (MmpoolException) { }
+    }
+
+    static Pool CreateExcl(string name, ulong cap, uint count, ReadMode mode = ReadMode.Latest, string format = null)
+    {
+        return Pool.Open(name, new PoolOptions {
+            SlotCapacity = cap, SlotCount = count, Create = true, Exclusive = true,
+            ReadMode = mode, Format = format
+        });
+    }
+
+    static bool Same(ReadOnlySpan<byte> a, byte[] b)
+    {
+        return a.SequenceEqual(new ReadOnlySpan<byte>(b));
+    }
+
+    static void CopyRoundTripKeepsBytesAndMetadata()
+    {
+        string name = NewName("roundtrip");
+        try
+        {
+            using (var writer = CreateExcl(name, 4096, 3, ReadMode.Latest, "text"))
+            using (var reader = Pool.Open(name))
+            {
+                byte[] msg = { 1, 2, 3, 4, 5 };
+                ulong before = Pool.NowNs();
+                writer.Write(msg, 1000);
+                var buf = new byte[64];
+                FrameInfo f = reader.Read(new Span<byte>(buf), 1000);
+                Check(f.Seq == 1 && f.Length == 5 && f.Dropped == 0, "metadata of the first frame");
+                Check(f.TimestampNs >= before && f.TimestampNs <= Pool.NowNs(), "timestamp on the clock of NowNs");
+                Check(Same(new ReadOnlySpan<byte>(buf, 0, 5), msg), "bytes read back");
+
+                Check(writer.TryWrite(new byte[] { 9, 8 }), "TryWrite into a free slot");
+                Frame frame = reader.Read(1000);
+                Check(frame.Seq == 2 && frame.Data.Length == 2 && frame.Data[0] == 9 && frame.Data[1] == 8,
+                      "Read() returns an array of the frame's size");
+
+                PoolStats s = reader.Stats;
+                Check(s.SlotCapacity == 4096 && s.SlotCount == 3 && s.LastSeq == 2, "stats geometry and last seq");
+                Check(s.Format == "text" && s.ReadMode == ReadMode.Latest, "stats format and read mode");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void LatestReaderCountsDroppedFrames()
+    {
+        string name = NewName("dropped");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 4))
+            using (var reader = Pool.Open(name))
+            {
+                for (byte i = 1; i <= 3; i++)
+                    writer.Write(new byte[] { i }, 0);
+                Frame f;
+                Check(reader.TryRead(out f) && f.Seq == 3 && f.Data[0] == 3, "LATEST returns the newest");
+                for (byte i = 4; i <= 6; i++)
+                    writer.Write(new byte[] { i }, 0);
+                var buf = new byte[1];
+                FrameInfo info;
+                Check(reader.TryRead(new Span<byte>(buf), out info) && info.Seq == 6 && info.Dropped == 2 && buf[0] == 6,
+                      "dropped counts the frames skipped");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void TryCallsReturnFalseWhenNothingCame()
+    {
+        string name = NewName("try");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var reader = Pool.Open(name))
+            {
+                Frame f;
+                FrameInfo info;
+                ReadLoan r;
+                WriteLoan w;
+                Check(!reader.TryRead(out f) && f == null, "TryRead on an empty pool");
+                Check(!reader.TryRead(new Span<byte>(new byte[64]), out info, 5), "TryRead with a timeout");
+                Check(!reader.TryAcquireRead(out r) && r == null, "TryAcquireRead on an empty pool");
+                Check(writer.TryWrite(new byte[] { 1 }), "TryWrite into the free slot");
+                using (var held = reader.AcquireRead(0))
+                {
+                    // N = 1 and its slot is held: no room for the writer.
+                    Check(!writer.TryWrite(new byte[] { 2 }), "TryWrite while the only slot is held");
+                    Check(!writer.TryAcquireWrite(out w, 5) && w == null, "TryAcquireWrite while the only slot is held");
+                }
+                Check(writer.TryWrite(new byte[] { 2 }), "TryWrite after the read loan was disposed");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void ErrorsCarryCodeAndName()
+    {
+        string name = NewName("errors");
+        try
+        {
+            try
+            {
+                Pool.Open(name).Dispose();
+                Check(false, "opening a missing pool threw nothing");
+            }
+            catch (MmpoolException e)
+            {
+                Check(e.Code == -2 && e.Error == ErrorCode.NotFound && e.Name == "MMPOOL_ENOENT", "code and name of ENOENT");
+                Check(e.Message.Contains("mmpool_open") && e.Message.Contains("MMPOOL_ENOENT"), "message names call and error");
+            }
+            using (var p = CreateExcl(name, 16, 2))
+            {
+                Throws(() => CreateExcl(name, 16, 2).Dispose(), ErrorCode.Exists, "create an existing pool exclusively");
+                Throws(() => Pool.Open(name, new PoolOptions { SlotCapacity = 32 }).Dispose(), ErrorCode.Mismatch,
+                       "open with another capacity");
+                Throws(() => CreateExcl(name + "-f", 16, 2, ReadMode.Latest, new string('f', 64)).Dispose(),
+                       ErrorCode.InvalidArgument, "format longer than 63 bytes");
+                Throws(() => p.Write(new byte[17], 0), ErrorCode.TooBig, "write larger than a slot");
+                p.Write(new byte[16], 0);
+                Throws(() => p.Read(new Span<byte>(new byte[8]), 0), ErrorCode.NoSpace, "read into a small buffer");
+                Check(p.Read(new Span<byte>(new byte[16]), 0).Length == 16, "the frame stayed unread after NoSpace");
+                Throws(() => p.Read(new Span<byte>(new byte[16]), 5), ErrorCode.TimedOut, "read with nothing new");
+                Throws(() => p.Read(0), ErrorCode.Again, "Read() without waiting");
+            }
+            var closed = Pool.Open(name);
+            closed.Dispose();
+            bool disposed = false;
+            try { closed.Flush(); } catch (ObjectDisposedException) { disposed = true; }
+            Check(disposed, "a disposed pool throws ObjectDisposedException");
+        }
+        finally { Remove(name); }
+    }
+
+    static void InterruptCancelsABlockedRead()
+    {
+        string name = NewName("interrupt");
+        try
+        {
+            using (var p = CreateExcl(name, 16, 2))
+            {
+                var t = new Thread(() => { Thread.Sleep(20); p.Interrupt(); });
+                t.Start();
+                Throws(() => p.Read(10000), ErrorCode.Canceled, "read interrupted from another thread");
+                t.Join();
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void WriteLoanCommitsWhatWasFilled()
+    {
+        string name = NewName("wcommit");
+        try
+        {
+            using (var writer = CreateExcl(name, 8192, 2))
+            using (var reader = Pool.Open(name))
+            {
+                using (var loan = writer.AcquireWrite(0))
+                {
+                    Check(loan.Capacity == 8192 && loan.Span.Length == 8192, "loan spans the slot");
+                    Check(loan.Pointer.ToInt64() % 4096 == 0, "slot is 4096-byte aligned");
+                    Span<byte> slot = loan.Span; // (Mono's mcs cannot assign through loan.Span[i])
+                    slot[0] = 7;
+                    slot[1] = 8;
+                    Throws(() => loan.Commit(8193), ErrorCode.TooBig, "commit beyond the capacity");
+                    Check(loan.IsActive, "loan still held after TooBig");
+                    loan.Commit(2);
+                    Check(!loan.IsActive, "commit ends the loan");
+                    Throws(() => loan.Commit(2), ErrorCode.InvalidArgument, "second commit");
+                }
+                Frame f = reader.Read(0);
+                Check(f.Data.Length == 2 && f.Data[0] == 7 && f.Data[1] == 8, "committed bytes read back");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void WriteLoanNotCommittedIsAbortedByDispose()
+    {
+        string name = NewName("wabort");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var reader = Pool.Open(name))
+            {
+                using (var loan = writer.AcquireWrite(0))
+                {
+                    Span<byte> slot = loan.Span;
+                    slot[0] = 1;
+                    Throws(() => writer.AcquireWrite(0), ErrorCode.InvalidArgument, "second write loan on a handle");
+                }
+                Frame f;
+                Check(!reader.TryRead(out f), "nothing published by a disposed loan");
+                var again = writer.AcquireWrite(0); // the slot and the handle's loan are free again
+                again.Abort();
+                Check(!again.IsActive, "abort ends the loan");
+                Check(!reader.TryRead(out f), "nothing published by an aborted loan");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void ReadLoanIsReleasedByDispose()
+    {
+        string name = NewName("rrelease");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var reader = Pool.Open(name))
+            {
+                writer.Write(new byte[] { 4, 5, 6 }, 0);
+                using (var loan = reader.AcquireRead(0))
+                {
+                    Check(loan.Length == 3 && loan.Span[2] == 6 && loan.Seq == 1 && loan.Dropped == 0,
+                          "read loan shows the frame in place");
+                    Check(!writer.TryWrite(new byte[] { 1 }), "the loan pins the only slot");
+                }
+                Check(writer.TryWrite(new byte[] { 1 }), "slot free after Dispose");
+                var second = reader.AcquireRead(0);
+                Check(second.Info.Seq == 2, "next frame");
+                second.Release();
+                Check(!second.IsActive, "Release ends the loan");
+                Throws(() => second.Release(), ErrorCode.InvalidArgument, "second release");
+                second.Dispose(); // after Release: nothing more to do
+                Check(writer.TryWrite(new byte[] { 2 }), "slot free after Release");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // Disposing a pool while loans are active defers the close to the end
+    // of the last loan: their spans stay mapped meanwhile.
+    static void LoansKeepADisposedPoolOpenUntilTheyEnd()
+    {
+        string name = NewName("outlive");
+        try
+        {
+            using (var other = CreateExcl(name, 64, 1))
+            {
+                var pool = Pool.Open(name);
+                pool.Write(new byte[] { 9, 8, 7 }, 0);
+                ReadLoan r = pool.AcquireRead(0);
+                pool.Dispose();
+                pool.Dispose(); // idempotent
+                Check(pool.IsClosed && r.IsActive, "the loan is active after the pool's Dispose");
+                bool disposed = false;
+                try { pool.Flush(); } catch (ObjectDisposedException) { disposed = true; }
+                Check(disposed, "calls on the disposed pool throw ObjectDisposedException");
+                Check(r.Span.Length == 3 && r.Span[2] == 7, "the span is still mapped");
+                Check(!other.TryWrite(new byte[] { 1 }), "the loan still pins the only slot");
+                r.Release();
+                Check(other.TryWrite(new byte[] { 1 }), "slot free once the loan ended");
+
+                pool = Pool.Open(name);
+                WriteLoan w = pool.AcquireWrite(0);
+                pool.Dispose();
+                Span<byte> slot = w.Span;
+                slot[0] = 5;
+                w.Commit(1);
+                Frame f = other.Read(0);
+                Check(f.Data.Length == 1 && f.Data[0] == 5, "a loan commits after its pool's Dispose");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // C would cut the path at the NUL and open another pool.
+    static void APathWithANulIsRefused()
+    {
+        bool refused = false;
+        try { Pool.Open("mmpool-cs-nul\0other").Dispose(); } catch (ArgumentException) { refused = true; }
+        Check(refused, "a path with a NUL throws ArgumentException");
+    }
+
+    // The C writer fills frames in another process; this process reads them
+    // in FIFO order and checks each one.
+    static void FramesFromACWriterArriveIntact()
+    {
+        const int frames = 200;
+        const int size = 65536;
+        string name = NewName("xproc");
+        try
+        {
+            using (var reader = Pool.Open(name, new PoolOptions {
+                SlotCapacity = size, SlotCount = 3, Create = true, Exclusive = true, ReadMode = ReadMode.Fifo }))
+            {
+                var psi = new ProcessStartInfo(writerPath,
+                    "--pool " + name + " --frames " + frames + " --size " + size + " --fps 0 --loan");
+                psi.UseShellExecute = false;
+                using (var child = Process.Start(psi))
+                {
+                    var buf = new byte[size];
+                    ulong lastNumber = 0, lastSeq = 0, received = 0, bad = 0, dropGaps = 0;
+                    bool ended = false;
+                    while (!ended)
+                    {
+                        FrameInfo info = reader.Read(new Span<byte>(buf), 10000);
+                        ulong number, flags;
+                        if (!Contract.Verify(new ReadOnlySpan<byte>(buf, 0, (int)info.Length), size, out flags, out number))
+                        {
+                            bad++;
+                            continue;
+                        }
+                        if (lastSeq != 0 && info.Dropped != info.Seq - lastSeq - 1)
+                            dropGaps++;
+                        lastSeq = info.Seq;
+                        if ((flags & 1) != 0)
+                        {
+                            ended = true;
+                            Check(number == frames, "end frame counts the frames sent");
+                            break;
+                        }
+                        Check(number > lastNumber && number == info.Seq, "numbers rise with seqs");
+                        lastNumber = number;
+                        received++;
+                    }
+                    Check(child.WaitForExit(10000), "writer exits");
+                    Check(child.ExitCode == 0, "writer succeeded");
+                    Check(bad == 0, "every frame verified (" + bad + " bad)");
+                    Check(dropGaps == 0, "Dropped matches the seq gaps");
+                    Check(lastNumber == frames, "the last data frame arrived (got " + lastNumber + ")");
+                    Check(received > 0, "frames received");
+                }
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void Run(string name, Action test)
+    {
+        try
+        {
+            test();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine(name + ": unexpected exception: " + e);
+            failures++;
+        }
+    }
+
+    static int Main(string[] args)
+    {
+        if (args.Length != 1)
+        {
+            Console.Error.WriteLine("usage: mono TestMmpool.exe PATH_TO_FRAME_WRITER");
+            return 2;
+        }
+        writerPath = args[0];
+        Run("CopyRoundTripKeepsBytesAndMetadata", CopyRoundTripKeepsBytesAndMetadata);
+        Run("LatestReaderCountsDroppedFrames", LatestReaderCountsDroppedFrames);
+        Run("TryCallsReturnFalseWhenNothingCame", TryCallsReturnFalseWhenNothingCame);
+        Run("ErrorsCarryCodeAndName", ErrorsCarryCodeAndName);
+        Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
+        Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
+        Run("WriteLoanNotCommittedIsAbortedByDispose", WriteLoanNotCommittedIsAbortedByDispose);
+        Run("ReadLoanIsReleasedByDispose", ReadLoanIsReleasedByDispose);
+        Run("LoansKeepADisposedPoolOpenUntilTheyEnd", LoansKeepADisposedPoolOpenUntilTheyEnd);
+        Run("APathWithANulIsRefused", APathWithANulIsRefused);
+        Run("FramesFromACWriterArriveIntact", FramesFromACWriterArriveIntact);
+        if (failures != 0)
+        {
+            Console.Error.WriteLine(failures + " check(s) failed");
+            return 1;
+        }
+        Console.WriteLine("all C# binding checks passed (mmpool " + Pool.Version + ")");
+        return 0;
+    }
+}
+
+// The frame layout of examples/xlang (frame_writer writes it): a 32-byte
+// little-endian header (magic, flags, number, send time, checksum) and a
+// checksum that is the wrapping sum of all u64 words, its own taken as 0.
+static class Contract
+{
+    const uint Magic = 0x4d4d5044;
+
+    public static unsafe bool Verify(ReadOnlySpan<byte> frame, int dataSize, out ulong flags, out ulong number)
+    {
+        flags = number = 0;
+        if (frame.Length < 32 || !BitConverter.IsLittleEndian)
+            return false;
+        fixed (byte* start = &MemoryMarshal.GetReference(frame))
+        {
+            ulong* words = (ulong*)start;
+            flags = *(uint*)(start + 4);
+            number = words[1];
+            int expect = (flags & 1) != 0 ? 32 : dataSize;
+            if (*(uint*)start != Magic || frame.Length != expect)
+                return false;
+            ulong sum = 0;
+            int n = frame.Length / 8;
+            for (int i = 0; i < n; i++)
+                sum += words[i];
+            return unchecked(sum - words[3]) == words[3];
+        }
+    }
+}

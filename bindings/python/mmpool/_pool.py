@@ -1,0 +1,337 @@
+"""The Pool class: one mmpool handle."""
+
+import ctypes
+import math
+import os
+import threading
+from typing import NamedTuple
+
+from . import _errors
+from . import _lib
+from . import _loans
+from ._buffer import borrowed
+
+_L = _lib.lib
+_INT_MAX = 2**31 - 1
+_READ_MODES = {"latest": _lib.READ_LATEST, "fifo": _lib.READ_FIFO}
+_READ_MODE_NAMES = {v: k for k, v in _READ_MODES.items()}
+
+
+class Frame(NamedTuple):
+    """One frame returned by Pool.read()."""
+
+    data: bytes
+    seq: int  # 1, 2, 3, ... per pool, given at commit
+    timestamp_ns: int  # commit time, on the clock of now_ns()
+    dropped: int  # frames this handle never saw before this one
+
+
+class Stats(NamedTuple):
+    slot_capacity: int
+    slot_count: int
+    read_mode: str  # "latest" or "fifo"
+    last_seq: int  # newest committed seq, 0 if none
+    format: str
+
+
+class _Handle:
+    """Owns the C handle; mmpool_close runs when the last reference goes:
+    the Pool's, or that of an object exporting slot memory."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+    def __del__(self):
+        if self.ptr:
+            _L.mmpool_close(self.ptr)
+            self.ptr = None
+
+
+def _timeout_ms(timeout):
+    """Seconds (float) to the C timeout: None or inf wait forever, 0 does
+    not wait, anything else is rounded up to whole milliseconds so a wait
+    is never shorter than asked."""
+    if timeout is None:
+        return _lib.WAIT_FOREVER
+    t = float(timeout)
+    if not t >= 0:
+        raise ValueError("mmpool: timeout must be >= 0 seconds or None, not %r" % (timeout,))
+    if t == math.inf:
+        return _lib.WAIT_FOREVER
+    ms = math.ceil(t * 1000)
+    if ms > _INT_MAX:
+        raise OverflowError("mmpool: timeout above %d ms; use None to wait forever" % _INT_MAX)
+    return ms
+
+
+def _encode_path(path):
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("mmpool: path contains a NUL byte")
+    return raw
+
+
+def _check_uint(name, value, bits):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("mmpool: %s must be an int, not %s" % (name, type(value).__name__))
+    if value < 0 or value >= 1 << bits:
+        raise ValueError("mmpool: %s out of range: %d" % (name, value))
+    return value
+
+
+class Pool:
+    """A handle on the pool at path; a context manager that closes it.
+
+    path: a path with "/" is used as given; a bare name lives in the
+    platform's shared-memory place (Linux: /dev/shm/NAME).
+    slot_capacity, slot_count: 0 takes the existing pool's values; other
+    values must equal them (MMPOOL_EMISMATCH) and are needed to create.
+    create: create the pool when it is missing (never overwrites).
+    read_mode: "latest" (newest frame) or "fifo" (oldest unread frame).
+    format: payload description stored at creation (<= 63 bytes).
+    mode: permission bits of a new pool file (0 means 0o600).
+
+    Timeouts are seconds: None waits forever, 0 does not wait. Calls on one
+    Pool are serialized by a lock, so threads may share it; interrupt()
+    does not take the lock and makes a blocked call raise MMPOOL_ECANCELED.
+    """
+
+    _ms = staticmethod(_timeout_ms)
+
+    def __init__(
+        self, path, slot_capacity=0, slot_count=0, create=False, read_mode="latest",
+        format=None, mode=0o600,
+    ):
+        self._h = None
+        self._loans = set()
+        self._lock = threading.RLock()
+        self.path = os.fsdecode(path) if isinstance(path, bytes) else os.fspath(path)
+        opts = _lib.Options()
+        opts.slot_capacity = _check_uint("slot_capacity", slot_capacity, 64)
+        opts.slot_count = _check_uint("slot_count", slot_count, 32)
+        opts.flags = _lib.CREATE if create else 0
+        opts.mode = _check_uint("mode", mode, 32)
+        if read_mode not in _READ_MODES:
+            raise ValueError("mmpool: read_mode must be 'latest' or 'fifo', not %r" % (read_mode,))
+        opts.read_mode = _READ_MODES[read_mode]
+        if format is not None:
+            raw = format.encode("utf-8") if isinstance(format, str) else bytes(format)
+            if b"\0" in raw or len(raw) > _lib.FORMAT_MAX:
+                raise ValueError(
+                    "mmpool: format must be at most %d bytes without NUL" % _lib.FORMAT_MAX
+                )
+            opts.format = raw
+        ptr = ctypes.c_void_p()
+        rc = _L.mmpool_open(ctypes.byref(ptr), _encode_path(path), ctypes.byref(opts))
+        _errors.check(rc, self.path)
+        self._h = _Handle(ptr.value)
+        st = self.stats()
+        self.slot_capacity = st.slot_capacity
+        self.slot_count = st.slot_count
+        self.read_mode = st.read_mode
+        self.format = st.format
+        # One exporter type per pool, sized to a slot (see _loans).
+        self._slot_type = type("SlotMemory", (ctypes.c_ubyte * self.slot_capacity,), {})
+
+    def __repr__(self):
+        state = "closed" if self._h is None else "%d x %d bytes" % (
+            self.slot_count, self.slot_capacity)
+        return "<mmpool.Pool %r %s>" % (self.path, state)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _live_handle(self):
+        h = self._h
+        if h is None:
+            raise ValueError("mmpool: operation on a closed Pool")
+        return h
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def close(self):
+        """Ends this handle's loans and closes it. BufferError (and the pool
+        stays open) while views of a loan are still alive. Idempotent."""
+        with self._lock:
+            if self._h is None:
+                return
+            _loans.end_all(self._loans)
+            # The C handle closes now, unless an object exporting slot
+            # memory still holds it; then when that object goes.
+            self._h = None
+
+    def __del__(self):
+        # Unreachable: any loan views hold the handle, not the Pool.
+        self._h = None
+
+    # ---- copies ----
+
+    def write(self, data, timeout=None):
+        """Writes a bytes-like object (C-contiguous) as one frame."""
+        ms = _timeout_ms(timeout)
+        with self._lock:
+            h = self._live_handle()
+            with borrowed(data) as (address, length):
+                _errors.check(_L.mmpool_write(h.ptr, address, length, ms))
+
+    def try_write(self, data):
+        """write() without waiting: False when no slot is free."""
+        with self._lock:
+            h = self._live_handle()
+            with borrowed(data) as (address, length):
+                rc = _L.mmpool_try_write(h.ptr, address, length)
+        if rc == _lib.EBUSY:
+            return False
+        _errors.check(rc)
+        return True
+
+    def _read(self, ms):
+        h = self._live_handle()
+        view = _lib.View()
+        rc = _L.mmpool_read_acquire(h.ptr, ctypes.byref(view), ms)
+        if rc < 0:
+            return rc, None
+        info = view.frame  # shares view's memory, which release clears
+        seq, timestamp_ns, dropped, length = info.seq, info.timestamp_ns, info.dropped, info.len
+        try:
+            # One copy, straight from the slot into the bytes object.
+            data = ctypes.string_at(view.data, length) if length else b""
+        finally:
+            _errors.check(_L.mmpool_read_release(h.ptr, ctypes.byref(view)))
+        return 0, Frame(data, seq, timestamp_ns, dropped)
+
+    def read(self, timeout=None):
+        """The next frame (newest or oldest unread, per read_mode)."""
+        ms = _timeout_ms(timeout)
+        with self._lock:
+            rc, frame = self._read(ms)
+        _errors.check(rc)
+        return frame
+
+    def try_read(self):
+        """read() without waiting: None when there is no new frame."""
+        with self._lock:
+            rc, frame = self._read(0)
+        if rc == _lib.EAGAIN:
+            return None
+        _errors.check(rc)
+        return frame
+
+    # ---- loans ----
+
+    def write_loan(self, length=None, timeout=None):
+        """A zero-copy write: `with pool.write_loan() as buf:` acquires a
+        free slot and yields a writable memoryview on it; leaving the block
+        normally commits loan.length bytes, an exception aborts.
+
+        length given: buf has exactly that many bytes and they are
+        committed. length None: buf spans the slot capacity and the whole
+        capacity is committed unless loan.length is set inside the block:
+            loan = pool.write_loan()
+            with loan as buf:
+                n = fill(buf)
+                loan.length = n
+        """
+        return _loans.WriteLoan(self, length, timeout)
+
+    def read_loan(self, timeout=None):
+        """A zero-copy read: `with pool.read_loan() as buf:` yields a
+        read-only memoryview on the next frame in place; the slot is not
+        overwritten until the block ends. The loan object carries seq,
+        timestamp_ns, dropped and length."""
+        return _loans.ReadLoan(self, timeout)
+
+    # ---- NumPy ----
+
+    def write_array(self, a, timeout=None):
+        """Writes the bytes of an ndarray (copied to C order first if it is
+        not C-contiguous) as one frame."""
+        np = _numpy()
+        self.write(np.ascontiguousarray(a), timeout)
+
+    def read_array(self, dtype, shape, timeout=None):
+        """The next frame as a new ndarray of dtype and shape, copied once
+        from the slot. A frame of another size raises ValueError (a larger
+        one stays unread: MMPOOL_ENOSPC first)."""
+        np = _numpy()
+        out = np.empty(shape, dtype)
+        ms = _timeout_ms(timeout)
+        info = _lib.FrameInfo()
+        with self._lock:
+            h = self._live_handle()
+            rc = _L.mmpool_read(h.ptr, out.ctypes.data, out.nbytes, ctypes.byref(info), ms)
+        _errors.check(rc, "frame of %d bytes, array of %d" % (info.len, out.nbytes)
+                      if rc == _lib.ENOSPC else None)
+        if info.len != out.nbytes:
+            raise ValueError("mmpool: frame %d has %d bytes; dtype %s and shape %r need %d"
+                             % (info.seq, info.len, out.dtype, shape, out.nbytes))
+        return out
+
+    def write_array_loan(self, dtype, shape, timeout=None):
+        """A write loan that yields a writable ndarray of dtype and shape on
+        the slot (no copy); its nbytes are committed at the end of the
+        block: `with pool.write_array_loan(np.uint8, (h, w, 3)) as img:`."""
+        np = _numpy()
+        nbytes = np.dtype(dtype).itemsize * _loans._count(shape)
+        return _loans.WriteLoan(self, nbytes, timeout, array=(dtype, shape))
+
+    def read_array_loan(self, dtype, shape, timeout=None):
+        """A read loan that yields a read-only ndarray of dtype and shape on
+        the next frame in place. A frame of another size raises ValueError
+        (the frame counts as read)."""
+        _numpy()
+        return _loans.ReadLoan(self, timeout, array=(dtype, shape))
+
+    # ---- other calls ----
+
+    def interrupt(self):
+        """Any thread: a blocked call on this Pool raises MMPOOL_ECANCELED
+        at once; if none is blocked, the next blocking call does."""
+        h = self._live_handle()  # a close meanwhile cannot free it under us
+        _errors.check(_L.mmpool_interrupt(h.ptr))
+
+    def flush(self):
+        """Drops every frame that no handle holds."""
+        with self._lock:
+            h = self._live_handle()
+            _errors.check(_L.mmpool_flush(h.ptr))
+
+    def stats(self):
+        with self._lock:
+            h = self._live_handle()
+            st = _lib.Stats()
+            _errors.check(_L.mmpool_stat(h.ptr, ctypes.byref(st)))
+        return Stats(
+            st.slot_capacity, st.slot_count, _READ_MODE_NAMES.get(st.read_mode, "?"),
+            st.last_seq, st.format.decode("utf-8", "replace"),
+        )
+
+
+def _numpy():
+    if _loans._np is None:
+        raise ImportError("mmpool: this call needs NumPy, which cannot be imported")
+    return _loans._np
+
+
+def unlink(path):
+    """Retires the pool at path (its handles get MMPOOL_ESTALE) and
+    removes it."""
+    _errors.check(_L.mmpool_unlink(_encode_path(path)), os.fsdecode(os.fspath(path)))
+
+
+def now_ns():
+    """The monotonic clock of frame timestamps, in nanoseconds."""
+    return _L.mmpool_now_ns()
+
+
+def version():
+    """The C library's version, e.g. "0.1.0"."""
+    return _L.mmpool_version().decode("ascii")

@@ -1,0 +1,60 @@
+"""Helpers shared by the test modules: unique pool paths, child processes."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import mmpool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINDING_DIR = os.path.dirname(HERE)
+CHILD_TIMEOUT = 60
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+
+needs_numpy = unittest.skipIf(numpy is None, "NumPy not importable")
+
+
+class PoolTest(unittest.TestCase):
+    """Gives each test a unique pool path under /dev/shm (or the temp
+    directory elsewhere) and removes it afterwards."""
+
+    def setUp(self):
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+        self.path = os.path.join(base, "mmpool-py-%d-%s" % (os.getpid(), self.id().split(".")[-1]))
+        self._remove()
+        self.addCleanup(self._remove)
+
+    def _remove(self):
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def create(self, capacity=4096, count=3, **kw):
+        pool = mmpool.Pool(self.path, capacity, count, create=True, **kw)
+        self.addCleanup(pool.close)
+        return pool
+
+    def adopt(self, **kw):
+        pool = mmpool.Pool(self.path, **kw)
+        self.addCleanup(pool.close)
+        return pool
+
+
+def run_child(code, *args, preexec_fn=None):
+    """Runs Python code in a child process of this interpreter (NumPy hidden
+    there too when it is here); returns (exit status, stdout, stderr)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (BINDING_DIR, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import tests\n" + code] + list(args),
+        cwd=BINDING_DIR, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+        preexec_fn=preexec_fn,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
