@@ -23,7 +23,8 @@ endif()
 target_include_directories(mmpool_static PUBLIC
   $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_compile_definitions(mmpool_static PRIVATE MMPOOL_BUILDING)
+target_compile_definitions(mmpool_static PRIVATE MMPOOL_BUILDING
+  $<$<BOOL:${WIN32}>:_WIN32_WINNT=0x0A00>)
 set_target_properties(mmpool_static PROPERTIES
   OUTPUT_NAME ${mmpool_static_name}
   EXPORT_NAME mmpool_static

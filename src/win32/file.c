@@ -456,29 +456,52 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
     return info.dwVolumeSerialNumber == f->volume && index == f->index;
 }
 
-/* Whether the name path is still there. */
-static bool name_exists(const char *path) {
+/* Whether the name path still names the file whose identity was before:
+ * true also when it cannot be told (a file marked for deletion cannot be
+ * opened), false when the name is gone or a new file took its place. */
+static bool still_named(const BY_HANDLE_FILE_INFORMATION *before, const char *path) {
     wchar_t *w;
     if (mmp__win_path(path, &w) != 0) {
-        return false;
+        return true;
     }
     DWORD attrs = GetFileAttributesW(w);
+    HANDLE now = attrs == INVALID_FILE_ATTRIBUTES
+                     ? INVALID_HANDLE_VALUE
+                     : CreateFileW(w, FILE_READ_ATTRIBUTES, MMP__SHARE_ALL, NULL, OPEN_EXISTING,
+                                   FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
     free(w);
-    return attrs != INVALID_FILE_ATTRIBUTES;
+    if (now == INVALID_HANDLE_VALUE) {
+        return attrs != INVALID_FILE_ATTRIBUTES;
+    }
+    BY_HANDLE_FILE_INFORMATION info;
+    bool same = !GetFileInformationByHandle(now, &info) ||
+                (info.dwVolumeSerialNumber == before->dwVolumeSerialNumber &&
+                 info.nFileIndexHigh == before->nFileIndexHigh &&
+                 info.nFileIndexLow == before->nFileIndexLow);
+    CloseHandle(now);
+    return same;
 }
 
 int mmp__path_remove(const char *path) {
     HANDLE h;
-    int rc = open_name(path, DELETE, &h);
+    int rc = open_name(path, DELETE | FILE_READ_ATTRIBUTES, &h);
     if (rc != 0) {
         return rc;
     }
+    BY_HANDLE_FILE_INFORMATION info;
+    if (!GetFileInformationByHandle(h, &info)) {
+        DWORD err = GetLastError();
+        CloseHandle(h);
+        return mmp__win_error(err);
+    }
     /* POSIX semantics (Windows 10 1709 and later, NTFS): the name goes at
-     * once, while the file lives on for those who have it open. */
+     * once, while the file lives on for those who have it open. A creator
+     * may put a new pool at path the moment it goes, so what is checked is
+     * that path no longer names this file, not that path is free. */
     FILE_DISPOSITION_INFO_EX posix = {.Flags = FILE_DISPOSITION_FLAG_DELETE |
                                                FILE_DISPOSITION_FLAG_POSIX_SEMANTICS};
     if (SetFileInformationByHandle(h, MMP__DISPOSITION_EX, &posix, sizeof posix) &&
-        !name_exists(path)) {
+        !still_named(&info, path)) {
         CloseHandle(h);
         return 0;
     }

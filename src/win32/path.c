@@ -21,6 +21,8 @@ int mmp__win_error(DWORD err) {
     case ERROR_PATH_NOT_FOUND:
     case ERROR_INVALID_DRIVE:
     case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME:
+    case ERROR_NOT_READY:
         return MMPOOL_ENOENT;
     case ERROR_ACCESS_DENIED:
     case ERROR_WRITE_PROTECT:
@@ -36,6 +38,8 @@ int mmp__win_error(DWORD err) {
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_COMMITMENT_LIMIT:
         return MMPOOL_ENOSPC;
+    case ERROR_CANT_RESOLVE_FILENAME: /* a loop of links, as ELOOP */
+        return MMPOOL_EFORMAT;
     case ERROR_LOCK_VIOLATION:
         return MMPOOL_EBUSY;
     case ERROR_INVALID_NAME:
@@ -96,7 +100,10 @@ int mmp__win_path(const char *path, wchar_t **out) {
         return MMPOOL_EINVAL;
     }
     wchar_t *p = full + 8;
-    if (p[0] == L'\\' && p[1] == L'\\') {
+    if (wcsncmp(p, L"\\\\?\\", 4) == 0 || wcsncmp(p, L"\\\\.\\", 4) == 0) {
+        /* Already a device path: "//?/x" spelt with slashes, or a DOS
+         * device name such as NUL (\\.\NUL). No prefix goes before it. */
+    } else if (p[0] == L'\\' && p[1] == L'\\') {
         /* \\server\share\x becomes \\?\UNC\server\share\x. */
         p -= 6;
         memcpy(p, L"\\\\?\\UNC", 7 * sizeof *p);
