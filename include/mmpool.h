@@ -145,8 +145,10 @@ typedef struct mmpool_stats {
 
 /**
  * Opens the pool at path, creating it when opts->flags has MMPOOL_CREATE and
- * no pool is there (a retired one counts as none). A path without '/' names
- * a pool in the platform's shared-memory place (Linux: /dev/shm/NAME). opts
+ * no pool is there (a retired one counts as none). A path without a
+ * separator ('/', on Windows also a backslash) names a pool in the
+ * platform's shared-memory place (Linux: /dev/shm/NAME; Windows: the
+ * directory mmpool_default_dir() gives, under %LOCALAPPDATA%). opts
  * NULL adopts an existing pool with the default read mode. On success *out
  * is a new handle; on failure *out is NULL and nothing is left behind.
  * MMPOOL_ETOOMANY if MMPOOL_MAX_HANDLES handles are attached already.
