@@ -4,9 +4,6 @@
  * checks that the library adopts, or refuses without a trace, what it is
  * given.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

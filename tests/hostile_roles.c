@@ -9,9 +9,6 @@
  * saying what failed. What the writer and readers saw goes back to the
  * parent as a child_stats on a pipe.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -9,7 +9,6 @@
  * kill_storm.c.
  */
 #ifndef _WIN32
-#define _GNU_SOURCE
 #include <poll.h>
 #include <unistd.h>
 #endif

@@ -7,9 +7,6 @@
  *
  * Sections: shared with the parent, roles.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -1,7 +1,4 @@
 /* Test helpers: see support.h. Sections: POSIX, Windows. */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include "support.h"
 
 #include <errno.h>

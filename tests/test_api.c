@@ -2,9 +2,6 @@
  * The public API's contract: argument checks, every error code produced on
  * purpose, opening and creating, and files that are not (good) pools.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -4,7 +4,6 @@
  * alive). Children check their own descriptors with async-signal-safe calls
  * only, since they are forked from a multithreaded process.
  */
-#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -8,9 +8,6 @@
  * roles are in hostile_roles.c. test_api.c covers the simpler cases (empty,
  * zeros, random, magic only, version, checksum, non-regular files).
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -20,9 +20,6 @@
  *
  * Sections: fixture, process helpers, kill storm, single kills, main.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -3,7 +3,6 @@
  * flush, interrupts. Handles are independent even within one process, so
  * a writer and its readers are simply separate handles here.
  */
-#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -12,7 +12,6 @@
  * The roles are in xproc_roles.c, the fixture and frame helpers in
  * xproc_util.c. Sections here: tests, main.
  */
-#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -7,9 +7,6 @@
  * meets the parent through the pool itself or through pipes passed by fd
  * number (see xp_pipe).
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,9 +3,6 @@
  *
  * Sections: fixture, pipes and sleeping, pools, frames.
  */
-#ifndef _WIN32
-#define _GNU_SOURCE
-#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

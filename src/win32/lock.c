@@ -26,21 +26,33 @@ static int held_at(const mmp__file *f, uint64_t byte) {
     return -1;
 }
 
+/* Takes the system's lock of byte on f's handle: 0, MMPOOL_EBUSY if
+ * another handle holds it, or the translated error. */
+static int lock_byte(mmp__file *f, uint64_t byte, DWORD flags) {
+    OVERLAPPED o = at_byte(byte);
+    if (LockFileEx(f->h, LOCKFILE_EXCLUSIVE_LOCK | flags, 0, 1, 0, &o)) {
+        return 0;
+    }
+    DWORD err = GetLastError();
+    return err == ERROR_LOCK_VIOLATION || err == ERROR_IO_PENDING ? MMPOOL_EBUSY
+                                                                  : mmp__win_error(err);
+}
+
+static void unlock_byte(mmp__file *f, uint64_t byte) {
+    OVERLAPPED o = at_byte(byte);
+    UnlockFileEx(f->h, 0, 1, 0, &o);
+}
+
 static int lock(mmp__file *f, uint64_t byte, DWORD flags) {
     AcquireSRWLockExclusive(&f->held_lock);
     int rc = 0;
     /* Two locks of one handle on one byte conflict on Windows; in the
      * contract they do not, so a byte held already is simply held. */
     if (held_at(f, byte) < 0) {
-        OVERLAPPED o = at_byte(byte);
         if (f->held_count == MMP__WIN_HELD) {
             rc = MMPOOL_ESYS;
-        } else if (LockFileEx(f->h, LOCKFILE_EXCLUSIVE_LOCK | flags, 0, 1, 0, &o)) {
+        } else if ((rc = lock_byte(f, byte, flags)) == 0) {
             f->held[f->held_count++] = byte;
-        } else {
-            DWORD err = GetLastError();
-            rc = err == ERROR_LOCK_VIOLATION || err == ERROR_IO_PENDING ? MMPOOL_EBUSY
-                                                                        : mmp__win_error(err);
         }
     }
     ReleaseSRWLockExclusive(&f->held_lock);
@@ -60,8 +72,7 @@ void mmp__lock_release(mmp__file *f, uint64_t byte) {
     AcquireSRWLockExclusive(&f->held_lock);
     int i = held_at(f, byte);
     if (i >= 0) {
-        OVERLAPPED o = at_byte(byte);
-        UnlockFileEx(f->h, 0, 1, 0, &o);
+        unlock_byte(f, byte);
         f->held[i] = f->held[--f->held_count];
     }
     ReleaseSRWLockExclusive(&f->held_lock);
@@ -74,15 +85,8 @@ int mmp__lock_test(mmp__file *f, uint64_t byte) {
      * lock is taken and given back at once. An owner that tries in that
      * instant sees MMPOOL_EBUSY, as if the byte had been held a moment
      * longer. Locks of f itself do not count. */
-    if (held_at(f, byte) < 0) {
-        OVERLAPPED o = at_byte(byte);
-        if (LockFileEx(f->h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &o)) {
-            UnlockFileEx(f->h, 0, 1, 0, &o);
-        } else {
-            DWORD err = GetLastError();
-            rc = err == ERROR_LOCK_VIOLATION || err == ERROR_IO_PENDING ? MMPOOL_EBUSY
-                                                                        : mmp__win_error(err);
-        }
+    if (held_at(f, byte) < 0 && (rc = lock_byte(f, byte, LOCKFILE_FAIL_IMMEDIATELY)) == 0) {
+        unlock_byte(f, byte);
     }
     ReleaseSRWLockExclusive(&f->held_lock);
     return rc;
