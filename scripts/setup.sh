@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
-# Installs what building and testing mmpool needs, on Debian or Ubuntu, plus
-# any packages named as arguments. Only missing packages are installed; as
-# root directly, otherwise via sudo.
+# Installs, on Debian or Ubuntu, what mmpool needs, plus any packages named
+# as arguments. Only missing packages are installed; as root directly,
+# otherwise via sudo.
+#
+#   setup.sh [PACKAGE...]         everything the whole test suite runs
+#   setup.sh --demo [PACKAGE...]  only what building the library and the
+#                                 examples needs (scripts/demo.sh)
+#
+# The test list is every toolchain a registered test uses: C and C++ with
+# libc headers, cmake, pkg-config and cmocka; libpng (PNG snapshots of the
+# tool); /usr/bin/python3 with NumPy, venv, setuptools and wheel (the Python
+# binding and its pip install); Mono's compiler and runtime (the C#
+# binding). OpenCV (the cookbook's tests) and clang++ (a second compiler's
+# syntax pass over mmpool.hpp) are optional: their tests are registered
+# only when they are there.
 set -euo pipefail
 
-packages=(cmake make gcc pkg-config libcmocka-dev "$@")
+demo=(cmake make gcc libc6-dev)
+tests=("${demo[@]}" g++ pkg-config libcmocka-dev libpng-dev
+  python3 python3-numpy python3-venv python3-setuptools python3-wheel
+  mono-mcs mono-runtime)
+
+packages=("${tests[@]}")
+if [[ ${1:-} == --demo ]]; then
+  shift
+  packages=("${demo[@]}")
+fi
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,7 @@ if [[ $# -gt 0 && $1 != -* ]]; then
   receiver=$1
   shift
 fi
-./scripts/setup.sh g++ python3-numpy $([[ $receiver == csharp ]] && echo mono-mcs)
-cmake --preset release >/dev/null
+./scripts/setup.sh --demo g++ python3 python3-numpy $([[ $receiver == csharp ]] && echo mono-mcs mono-runtime)
+cmake --preset release -DMMPOOL_BUILD_TESTS=OFF -DMMPOOL_BUILD_BINDINGS=OFF >/dev/null
 cmake --build --preset release -j "$(nproc)" >/dev/null
 bash examples/xlang/run.sh build/release "$receiver" "$@"
