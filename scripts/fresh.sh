@@ -66,7 +66,7 @@ mount_in() { # mount_in TARGET mount-arguments...
 step "building a minimal Debian 12 root"
 # A run that was killed may have left its mounts: remove them before the
 # tree, or rm would reach through the bind mount into the real /dev.
-grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r target; do
+{ grep -o " $work/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r target; do
   umount -l "$target" || true
 done
 rm -rf --one-file-system "$work"
