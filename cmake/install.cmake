@@ -7,7 +7,10 @@
 # shared library with its versioned names, and the mmpool tool, which
 # tools/ installs in the same component); "dev" is what building against
 # it needs (headers, libmmpool.so, libmmpool.a, CMake and pkg-config
-# files). `cmake --install` without --component installs both.
+# files). Two more hold the bindings: "csharp" (Mmpool.Net.dll and its
+# .config, when mcs is found; MMPOOL_INSTALL_CSHARP) and "python" (the
+# pure-Python package; MMPOOL_INSTALL_PYTHON, off by default). `cmake
+# --install` without --component installs all of them.
 include(CMakePackageConfigHelpers)
 include(${CMAKE_CURRENT_LIST_DIR}/static.cmake)
 
@@ -77,3 +80,40 @@ endif()
 configure_file(cmake/mmpool.pc.in ${CMAKE_CURRENT_BINARY_DIR}/mmpool.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mmpool.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# The components installed, for cmake/package.cmake: one package each.
+set(mmpool_install_components runtime dev)
+
+# C#: Mmpool.Net.dll with Mmpool.Net.dll.config beside it (Mono's dllmap
+# from "mmpool" to libmmpool.so.MAJOR, so the runtime package is enough).
+# An assembly is the same on every architecture, so it goes under lib/,
+# not the multiarch LIBDIR: lib/cli/mmpool is where Debian's CLI policy
+# puts a package's assemblies (/usr/lib/cli/<package>); the Debian package
+# also registers it in Mono's GAC (cmake/package.cmake).
+option(MMPOOL_INSTALL_CSHARP "Install the C# binding Mmpool.Net.dll when mcs is found" ON)
+set(MMPOOL_CSHARP_INSTALL_DIR lib/cli/mmpool CACHE STRING
+  "Where the C# binding Mmpool.Net.dll and its .config go, relative to the prefix")
+if(MMPOOL_INSTALL_CSHARP)
+  include(${PROJECT_SOURCE_DIR}/bindings/csharp/assembly.cmake)
+  if(MMPOOL_CSHARP_DLL)
+    install(FILES ${MMPOOL_CSHARP_DLL} ${MMPOOL_CSHARP_CONFIG}
+      DESTINATION ${MMPOOL_CSHARP_INSTALL_DIR} COMPONENT csharp)
+    list(APPEND mmpool_install_components csharp)
+  else()
+    message(STATUS "mmpool: mcs not found, the C# binding is not installed")
+  endif()
+endif()
+
+# Python: the package's modules as they are (pure Python over ctypes), no
+# tests and no bytecode; its _lib.py finds libmmpool.so.MAJOR through the
+# system's loader. lib/python3/dist-packages is Debian's place for pure
+# modules of a package under /usr; another prefix needs PYTHONPATH.
+option(MMPOOL_INSTALL_PYTHON "Install the Python binding (bindings/python/mmpool)" OFF)
+set(MMPOOL_PYTHON_INSTALL_DIR lib/python3/dist-packages CACHE STRING
+  "Where the Python package mmpool goes, relative to the prefix")
+if(MMPOOL_INSTALL_PYTHON)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/mmpool
+    DESTINATION ${MMPOOL_PYTHON_INSTALL_DIR} COMPONENT python
+    FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
+  list(APPEND mmpool_install_components python)
+endif()

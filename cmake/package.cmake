@@ -6,6 +6,14 @@
 #   dev     -> Debian package "libmmpool-dev": headers, libmmpool.so,
 #              libmmpool.a, the CMake package and mmpool.pc; depends on
 #              the runtime package of exactly the same version
+#   csharp  -> Debian package "libmmpool-cil" (when mcs was found):
+#              Mmpool.Net.dll and its .config in /usr/lib/cli/mmpool,
+#              registered in Mono's GAC; depends on the runtime package of
+#              the same version and on Mono's runtime
+#   python  -> Debian package "python3-mmpool" (MMPOOL_INSTALL_PYTHON):
+#              the Python package in /usr/lib/python3/dist-packages;
+#              depends on python3 and the runtime package of the same
+#              version
 #
 #   cpack -G DEB  (in the build directory) -> one .deb per component
 #   cpack -G TGZ                           -> one .tar.gz per component
@@ -30,10 +38,10 @@ set(MMPOOL_PACKAGE_MAINTAINER "mmpool maintainers <maintainers@mmpool.invalid>"
 set(CPACK_PACKAGE_CONTACT ${MMPOOL_PACKAGE_MAINTAINER})
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 
-# One package per component; only the two that exist (a tool built with no
-# COMPONENT would land in "Unspecified" and is left out, not shipped by
-# accident).
-set(CPACK_COMPONENTS_ALL runtime dev)
+# One package per component; only those install.cmake made (a tool built
+# with no COMPONENT would land in "Unspecified" and is left out, not
+# shipped by accident).
+set(CPACK_COMPONENTS_ALL ${mmpool_install_components})
 set(CPACK_COMPONENTS_GROUPING IGNORE)
 set(CPACK_COMPONENT_RUNTIME_DISPLAY_NAME "mmpool runtime")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
@@ -42,6 +50,12 @@ set(CPACK_COMPONENT_DEV_DISPLAY_NAME "mmpool development files")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
   "Headers, static library, CMake package and pkg-config file")
 set(CPACK_COMPONENT_DEV_DEPENDS runtime)
+set(CPACK_COMPONENT_CSHARP_DISPLAY_NAME "mmpool C# binding")
+set(CPACK_COMPONENT_CSHARP_DESCRIPTION "Mmpool.Net.dll for Mono and .NET")
+set(CPACK_COMPONENT_CSHARP_DEPENDS runtime)
+set(CPACK_COMPONENT_PYTHON_DISPLAY_NAME "mmpool Python binding")
+set(CPACK_COMPONENT_PYTHON_DESCRIPTION "The Python package mmpool")
+set(CPACK_COMPONENT_PYTHON_DEPENDS runtime)
 
 # Archives: one per component, each a tree relative to the install prefix
 # (lib/..., include/..., bin/...) without a top directory, so that both
@@ -53,6 +67,9 @@ set(CPACK_ARCHIVE_RUNTIME_FILE_NAME
   mmpool-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}-${CMAKE_SYSTEM_PROCESSOR})
 set(CPACK_ARCHIVE_DEV_FILE_NAME
   mmpool-dev-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}-${CMAKE_SYSTEM_PROCESSOR})
+# The bindings are the same on every system and architecture.
+set(CPACK_ARCHIVE_CSHARP_FILE_NAME mmpool-csharp-${PROJECT_VERSION})
+set(CPACK_ARCHIVE_PYTHON_FILE_NAME mmpool-python-${PROJECT_VERSION})
 
 # Debian packages.
 set(CPACK_DEB_COMPONENT_INSTALL ON)
@@ -107,5 +124,94 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
   "mmpool (= ${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE})")
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS OFF)
+
+# The bindings' packages: architecture "all", each needing the runtime
+# package of exactly this version (the binding is written against this
+# version's header).
+set(mmpool_deb_runtime_dep "mmpool (= ${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE})")
+# The prefix the .deb files install into (CPack's default for DEB).
+if(CPACK_PACKAGING_INSTALL_PREFIX)
+  set(mmpool_deb_prefix ${CPACK_PACKAGING_INSTALL_PREFIX})
+else()
+  set(mmpool_deb_prefix /usr)
+endif()
+# Maintainer scripts must be 0755 and the other control files 0644.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# mmpool_deb_scripts(COMPONENT POSTINST PRERM): the maintainer scripts of
+# COMPONENT's .deb, from their bodies (sh, run with set -e).
+function(mmpool_deb_scripts component postinst prerm)
+  set(scripts "")
+  foreach(script postinst prerm)
+    set(out ${PROJECT_BINARY_DIR}/deb/${component}/${script})
+    file(WRITE ${out} "#!/bin/sh\n# Made by cmake/package.cmake.\nset -e\n${${script}}")
+    list(APPEND scripts ${out})
+  endforeach()
+  string(TOUPPER ${component} c)
+  set(CPACK_DEBIAN_${c}_PACKAGE_CONTROL_EXTRA ${scripts} PARENT_SCOPE)
+endfunction()
+
+# C#: the assembly is registered in Mono's GAC at install and removed from
+# it before removal, as Debian's CLI packages do, with gacutil (mono-gac):
+# programs built with -r:/usr/lib/cli/mmpool/Mmpool.Net.dll then find it
+# without MONO_PATH and without a copy beside them. gacutil copies the
+# .config along, and gacutil -u removes the directory it made.
+# libmono-corlib4.5-cil: mscorlib, the only assembly Mmpool.Net.dll
+# references, and what gacutil itself runs on.
+if("csharp" IN_LIST CPACK_COMPONENTS_ALL)
+  set(CPACK_DEBIAN_CSHARP_PACKAGE_NAME libmmpool-cil)
+  set(CPACK_DEBIAN_CSHARP_PACKAGE_SECTION cli-mono)
+  set(CPACK_DEBIAN_CSHARP_PACKAGE_ARCHITECTURE all)
+  set(CPACK_DEBIAN_CSHARP_PACKAGE_DEPENDS
+    "${mmpool_deb_runtime_dep}, mono-runtime, mono-gac, libmono-corlib4.5-cil")
+  set(CPACK_DEBIAN_CSHARP_DESCRIPTION "${mmpool_deb_about}
+
+This package holds the C# binding Mmpool.Net.dll for Mono, in \
+${mmpool_deb_prefix}/${MMPOOL_CSHARP_INSTALL_DIR} and registered in Mono's global assembly \
+cache: build with mcs -r:${mmpool_deb_prefix}/${MMPOOL_CSHARP_INSTALL_DIR}/Mmpool.Net.dll \
+and run with mono.")
+  mmpool_deb_scripts(csharp "\
+case \"$1\" in
+configure | abort-upgrade | abort-remove | abort-deconfigure)
+  # gacutil wants the assembly's directory as the current one.
+  cd ${mmpool_deb_prefix}/${MMPOOL_CSHARP_INSTALL_DIR}
+  gacutil -i Mmpool.Net.dll >/dev/null
+  ;;
+esac
+" "\
+case \"$1\" in
+remove | upgrade | deconfigure | failed-upgrade)
+  if ! gacutil -u Mmpool.Net >/dev/null; then
+    echo \"libmmpool-cil: gacutil -u Mmpool.Net failed\" >&2
+  fi
+  ;;
+esac
+")
+endif()
+
+# Python: bytecode is compiled at install and removed before removal with
+# Debian's py3compile and py3clean (python3-minimal), as the scripts that
+# dh_python3 writes do, so the package neither ships .pyc files nor leaves
+# any behind.
+if("python" IN_LIST CPACK_COMPONENTS_ALL)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-mmpool)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3, ${mmpool_deb_runtime_dep}")
+  set(CPACK_DEBIAN_PYTHON_DESCRIPTION "${mmpool_deb_about}
+
+This package holds the Python binding, the package mmpool (ctypes, no \
+compiled code), in ${mmpool_deb_prefix}/${MMPOOL_PYTHON_INSTALL_DIR}.")
+  mmpool_deb_scripts(python "\
+if [ \"$1\" = configure ] && command -v py3compile >/dev/null; then
+  py3compile -p python3-mmpool
+fi
+" "\
+if command -v py3clean >/dev/null; then
+  py3clean -p python3-mmpool
+else
+  rm -rf ${mmpool_deb_prefix}/${MMPOOL_PYTHON_INSTALL_DIR}/mmpool/__pycache__
+fi
+")
+endif()
 
 include(CPack)

@@ -297,6 +297,15 @@ class write_loan {
         return {data(), size()};
     }
 #endif
+    /** data() as unsigned bytes (std::uint8_t, OpenCV's uchar), for pixel
+     * arithmetic and for comparing with a wrapper's pointer: a cv::Mat made
+     * over the slot and then given to cv::cvtColor() or copyTo() as the
+     * destination is reallocated by OpenCV when its size or type does not
+     * match, so `mat.data == loan.bytes()` afterwards tells that the slot
+     * itself was written. nullptr when empty. */
+    std::uint8_t *bytes() const noexcept {
+        return reinterpret_cast<std::uint8_t *>(data());
+    }
 
     /** Publishes the first len bytes and ends the loan. len > size():
      * error MMPOOL_E2BIG and the loan stays held. Any other error (such as
@@ -386,6 +395,35 @@ class read_loan {
         return {data(), size()};
     }
 #endif
+    /** The frame as read-only unsigned bytes (std::uint8_t, OpenCV's
+     * uchar): for pixel arithmetic, and for APIs that take a pointer to
+     * const (`Eigen::Map<const ...>`, `QImage(const uchar *, ...)`);
+     * nullptr when empty. The same address as data(). */
+    const std::uint8_t *bytes() const noexcept {
+        return reinterpret_cast<const std::uint8_t *>(data());
+    }
+    /** The frame as `void *`, for wrapper types that take a pointer to
+     * non-const although they only read through it, as
+     * `cv::Mat(rows, cols, type, void *data)` does; nullptr when empty.
+     *
+     * The bytes stay read-only. The type cannot say so, and nothing traps
+     * a write (every handle maps the whole file writable, because pins
+     * live in it), but a write changes a published frame that other
+     * readers may be reading at that moment. So make the wrapper const
+     * (`const cv::Mat image(h, w, CV_8UC3, loan.readonly_data())`) and
+     * never pass it where OpenCV writes (an output array, a drawing call).
+     *
+     * Why it exists: data(), bytes() and span() give pointers to const, and
+     * those reach a `void *` parameter only through a const_cast in the
+     * caller's code. cv::Mat has no constructor over const data
+     * (`cv::_InputArray(const T *, int).getMat()` makes one, but OpenCV
+     * calls that class mostly implementation-level, its interface subject
+     * to change), and a const cv::Mat still hands out a writable `data`
+     * anyway. So the cast is made here, once, under a name that states the
+     * promise the type cannot carry. */
+    void *readonly_data() const noexcept {
+        return const_cast<std::byte *>(data());
+    }
     /** The frame's metadata; all zero when empty. */
     frame_info info() const noexcept {
         return *this ? detail::to_info(view_.frame) : frame_info{};

@@ -2,13 +2,26 @@
 # Builds the release packages and proves them on this machine: run as root
 # on a fresh Debian (12) machine. Each step fails the script:
 #
-#   1. a release tree in build/pkg-ci (prefix /usr), cpack -G DEB and -G TGZ
-#   2. the files in each package: all expected ones, nothing else
+#   1. a release tree in build/pkg-ci (prefix /usr, with the C# and Python
+#      bindings), cpack -G DEB and -G TGZ: mmpool, libmmpool-dev,
+#      libmmpool-cil, python3-mmpool and an archive of each
+#   2. the files in each package: all expected ones, nothing else; the
+#      control fields (versions, dependencies, maintainer scripts)
 #   3. the find_package consumer built against the unpacked .tar.gz files
-#   4. both .deb installed with dpkg; the consumers of tests/consumer built
-#      against the system copy with find_package(mmpool) and pkg-config, a
-#      third one against mmpool::mmpool_static, all run; `mmpool --version`
-#   5. both packages purged; nothing of them is left
+#   4. `cmake --install` into a prefix of its own: a pkg-config consumer
+#      built with the README's flags (PKG_CONFIG_PATH, -Wl,-rpath) and the
+#      mmpool tool, both run with no LD_LIBRARY_PATH
+#   5. the four .deb installed with dpkg; the consumers of tests/consumer
+#      built against the system copy with find_package(mmpool) and
+#      pkg-config, a third one against mmpool::mmpool_static, all run;
+#      `mmpool --version`
+#   6. libmmpool-dev purged (no libmmpool.so left), then, from a directory
+#      outside the tree and with no LD_LIBRARY_PATH, MONO_PATH, PYTHONPATH
+#      or MMPOOL_LIBRARY: a C# program built with mcs against the installed
+#      Mmpool.Net.dll and run with mono (assembly from the GAC, library
+#      libmmpool.so.MAJOR from /usr), and a Python round trip with
+#      /usr/bin/python3 (module from /usr/lib/python3/dist-packages)
+#   7. all packages purged; nothing of them is left (files, GAC, bytecode)
 #
 # The packages stay in build/pkg-ci/packages. Should a step fail after the
 # install, the packages are purged all the same.
@@ -29,8 +42,10 @@ step() {
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs and removes packages)"
 command -v dpkg >/dev/null || die "needs dpkg: a Debian or Ubuntu machine"
-# dpkg-dev: dpkg-shlibdeps, for the runtime package's dependencies.
-./scripts/setup.sh dpkg-dev file
+# dpkg-dev: dpkg-shlibdeps, for the runtime package's dependencies;
+# mono-mcs, mono-runtime (mono-gac: gacutil) and python3 come with the
+# test list: the bindings' packages are built, installed and used here.
+./scripts/setup.sh dpkg-dev file mono-mcs mono-runtime mono-gac python3
 
 version=$(sed -n 's/^#define MMPOOL_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/mmpool.h |
   paste -sd.)
@@ -42,13 +57,18 @@ if [ -f tools/CMakeLists.txt ]; then
   with_tool=1
 fi
 
+all_packages=(python3-mmpool libmmpool-cil libmmpool-dev mmpool)
 installed=0
 purge_packages() {
-  # Both names, whichever are installed; a missing one is no error here.
-  dpkg --purge libmmpool-dev mmpool >/dev/null 2>&1 || true
+  # Every name, whichever are installed; a missing one is no error here.
+  dpkg --purge "${all_packages[@]}" >/dev/null 2>&1 || true
 }
+# A directory outside the source tree, for the programs that must not find
+# anything of it.
+outside=$(mktemp -d /tmp/mmpool-pkgci.XXXXXX)
 cleanup() {
   rm -f /dev/shm/mmpool-pkgci-$$-*
+  rm -rf "$outside"
   if [ "$installed" -eq 1 ]; then
     echo "packages.sh: removing the packages after a failure" >&2
     purge_packages
@@ -63,11 +83,22 @@ mkdir -p "$build"
 log=$build/build.log
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
   -DMMPOOL_WERROR=ON -DMMPOOL_BUILD_TESTS=OFF -DMMPOOL_BUILD_EXAMPLES=OFF \
-  -DMMPOOL_BUILD_BINDINGS=OFF -DMMPOOL_BUILD_TOOLS=ON >"$log" 2>&1 ||
+  -DMMPOOL_BUILD_BINDINGS=OFF -DMMPOOL_BUILD_TOOLS=ON \
+  -DMMPOOL_INSTALL_CSHARP=ON -DMMPOOL_INSTALL_PYTHON=ON >"$log" 2>&1 ||
   { cat "$log"; die "configure failed"; }
 cmake --build "$build" -j "$(nproc)" >>"$log" 2>&1 || { cat "$log"; die "build failed"; }
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build/CMakeCache.txt")
+# cache VAR: a value of the build's CMake cache.
+cache() {
+  sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"
+}
+libdir=$(cache CMAKE_INSTALL_LIBDIR)
 [ -n "$libdir" ] || die "no CMAKE_INSTALL_LIBDIR in $build/CMakeCache.txt"
+csdir=$(cache MMPOOL_CSHARP_INSTALL_DIR)
+pydir=$(cache MMPOOL_PYTHON_INSTALL_DIR)
+[ "$csdir" = lib/cli/mmpool ] || die "MMPOOL_CSHARP_INSTALL_DIR is '$csdir', not lib/cli/mmpool"
+[ "$pydir" = lib/python3/dist-packages ] ||
+  die "MMPOOL_PYTHON_INSTALL_DIR is '$pydir', not lib/python3/dist-packages"
+[ -f "$build/bindings/csharp/Mmpool.Net.dll" ] || die "Mmpool.Net.dll was not built (mcs: '$(cache MMPOOL_MCS)')"
 
 step "cpack -G DEB, cpack -G TGZ"
 (cd "$build" && cpack -G DEB && cpack -G TGZ) >>"$log" 2>&1 || {
@@ -78,9 +109,13 @@ pkgs=$build/packages
 arch=$(dpkg --print-architecture)
 deb_run=$pkgs/mmpool_${deb_version}_$arch.deb
 deb_dev=$pkgs/libmmpool-dev_${deb_version}_$arch.deb
+deb_cs=$pkgs/libmmpool-cil_${deb_version}_all.deb
+deb_py=$pkgs/python3-mmpool_${deb_version}_all.deb
 tgz_run=$(echo "$pkgs"/mmpool-"$version"-*.tar.gz)
 tgz_dev=$(echo "$pkgs"/mmpool-dev-"$version"-*.tar.gz)
-for f in "$deb_run" "$deb_dev" "$tgz_run" "$tgz_dev"; do
+tgz_cs=$pkgs/mmpool-csharp-$version.tar.gz
+tgz_py=$pkgs/mmpool-python-$version.tar.gz
+for f in "$deb_run" "$deb_dev" "$deb_cs" "$deb_py" "$tgz_run" "$tgz_dev" "$tgz_cs" "$tgz_py"; do
   [ -f "$f" ] || die "cpack did not make $f; it made: $(ls "$pkgs")"
 done
 
@@ -99,6 +134,15 @@ if [ -f include/mmpool.hpp ]; then
   dev_files+=(include/mmpool.hpp)
 fi
 dev_allowed="^(include/mmpool\\.(h|hpp)|$libdir/libmmpool\\.(so|a)|$libdir/pkgconfig/mmpool\\.pc|$libdir/cmake/mmpool/mmpool[A-Za-z-]*\\.cmake)\$"
+cs_files=("$csdir/Mmpool.Net.dll" "$csdir/Mmpool.Net.dll.config")
+cs_allowed="^$csdir/Mmpool\\.Net\\.dll(\\.config)?\$"
+# Every module of the source package, and nothing else (no tests, no
+# bytecode).
+py_files=()
+for f in bindings/python/mmpool/*.py; do
+  py_files+=("$pydir/mmpool/$(basename "$f")")
+done
+py_allowed="^$pydir/mmpool/[A-Za-z0-9_]+\\.py\$"
 
 # check_list NAME LISTING ALLOWED FILES...: LISTING (one path per line,
 # relative to the prefix, directories left out) has FILES and nothing that
@@ -132,6 +176,10 @@ check_list "$(basename "$deb_run")" "$(deb_listing "$deb_run")" "$run_allowed" "
 check_list "$(basename "$deb_dev")" "$(deb_listing "$deb_dev")" "$dev_allowed" "${dev_files[@]}"
 check_list "$(basename "$tgz_run")" "$(tgz_listing "$tgz_run")" "$run_allowed" "${run_files[@]}"
 check_list "$(basename "$tgz_dev")" "$(tgz_listing "$tgz_dev")" "$dev_allowed" "${dev_files[@]}"
+check_list "$(basename "$deb_cs")" "$(deb_listing "$deb_cs")" "$cs_allowed" "${cs_files[@]}"
+check_list "$(basename "$tgz_cs")" "$(tgz_listing "$tgz_cs")" "$cs_allowed" "${cs_files[@]}"
+check_list "$(basename "$deb_py")" "$(deb_listing "$deb_py")" "$py_allowed" "${py_files[@]}"
+check_list "$(basename "$tgz_py")" "$(tgz_listing "$tgz_py")" "$py_allowed" "${py_files[@]}"
 
 # field DEB NAME: one control field of a .deb.
 field() {
@@ -146,9 +194,30 @@ grep -q '^libc6' <<<"$(field "$deb_run" Depends)" ||
   die "mmpool declares no libc6 dependency (dpkg-shlibdeps): '$(field "$deb_run" Depends)'"
 [ "$(dpkg-deb -I "$deb_run" shlibs)" = "libmmpool $major mmpool (>= $deb_version)" ] ||
   die "mmpool: unexpected shlibs file: $(dpkg-deb -I "$deb_run" shlibs)"
-echo "control fields: ok (Depends: $(field "$deb_run" Depends))"
+# depends DEB NAME...: DEB's Depends lists each NAME (a package, with its
+# version constraint if given).
+depends() {
+  local deb=$1 dep list
+  shift
+  list=$(field "$deb" Depends | tr ',' '\n' | sed 's/^ *//; s/ *$//')
+  for dep in "$@"; do
+    grep -qxF "$dep" <<<"$list" || die "$(basename "$deb") does not depend on $dep: $(field "$deb" Depends)"
+  done
+}
+for deb in "$deb_cs" "$deb_py"; do
+  [ "$(field "$deb" Version)" = "$deb_version" ] || die "$(basename "$deb"): version is not $deb_version"
+  [ "$(field "$deb" Architecture)" = all ] || die "$(basename "$deb"): architecture is not all"
+done
+depends "$deb_cs" "mmpool (= $deb_version)" mono-runtime mono-gac libmono-corlib4.5-cil
+depends "$deb_py" "mmpool (= $deb_version)" python3
+# The maintainer scripts: GAC registration, bytecode compiled and removed.
+grep -q "gacutil -i Mmpool.Net.dll" <<<"$(dpkg-deb -I "$deb_cs" postinst)" || die "libmmpool-cil: no gacutil -i in postinst"
+grep -q "gacutil -u Mmpool.Net" <<<"$(dpkg-deb -I "$deb_cs" prerm)" || die "libmmpool-cil: no gacutil -u in prerm"
+grep -q "py3compile -p python3-mmpool" <<<"$(dpkg-deb -I "$deb_py" postinst)" || die "python3-mmpool: no py3compile in postinst"
+grep -q "py3clean -p python3-mmpool" <<<"$(dpkg-deb -I "$deb_py" prerm)" || die "python3-mmpool: no py3clean in prerm"
+echo "control fields: ok (mmpool Depends: $(field "$deb_run" Depends))"
 
-# ---- 3. and 4. consumers ----
+# ---- 3. to 5. consumers ----
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -221,15 +290,54 @@ if [ "$with_tool" -eq 1 ]; then
   echo "tgz mmpool --version: $out"
 fi
 
+# The README's way to build against a custom prefix: PKG_CONFIG_PATH and
+# an RPATH to the libdir pkg-config names, nothing else. The packages are
+# not installed yet, so only the prefix can provide the library.
+step "cmake --install into a prefix of its own, pkg-config consumer"
+prefix=$outside/prefix
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 ||
+  { cat "$work/install.log"; die "cmake --install --prefix $prefix failed"; }
+[ ! -e "/usr/$libdir/libmmpool.so.$major" ] || die "/usr/$libdir/libmmpool.so.$major exists before the packages are installed"
+(
+  export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
+  # shellcheck disable=SC2046 # the flags are meant to split into words
+  cc tests/consumer/pkg_config/main.c $(pkg-config --cflags --libs mmpool) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir mmpool)" -o "$work/prefix-pkg_config"
+) || die "prefix-pkg_config: build failed"
+needs_lib "$work/prefix-pkg_config" "$prefix/$libdir"
+(unset LD_LIBRARY_PATH && run_app "$work/prefix-pkg_config" prefix-pkg_config)
+# What the README says of the library directory: lib/<multiarch> for /usr
+# (this build), plain lib for a prefix of one's own, chosen at configure.
+probe=$outside/libdir-probe
+cmake -S . -B "$probe" -DCMAKE_INSTALL_PREFIX="$outside/elsewhere" -DMMPOOL_BUILD_TESTS=OFF \
+  -DMMPOOL_BUILD_EXAMPLES=OFF -DMMPOOL_BUILD_BINDINGS=OFF -DMMPOOL_BUILD_TOOLS=OFF >"$work/probe.log" 2>&1 ||
+  { cat "$work/probe.log"; die "configure with a prefix of its own failed"; }
+[ "$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$probe/CMakeCache.txt")" = lib ] ||
+  die "GNUInstallDirs does not choose lib for the prefix $outside/elsewhere"
+[ "$libdir" = "lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)" ] || die "GNUInstallDirs chose $libdir for /usr"
+echo "libdir: $libdir for /usr, lib for another prefix"
+if [ "$with_tool" -eq 1 ]; then
+  needs_lib "$prefix/bin/mmpool" "$prefix/$libdir"
+  out=$(env -u LD_LIBRARY_PATH "$prefix/bin/mmpool" --version) || die "mmpool --version from $prefix failed"
+  grep -qF "$version" <<<"$out" || die "mmpool --version from $prefix printed '$out'"
+  echo "prefix mmpool --version: $out"
+fi
+
 step "install the .deb packages"
 purge_packages # what an interrupted earlier run may have left
 installed=1
-dpkg -i "$deb_run" "$deb_dev" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg -i failed"; }
-for p in mmpool libmmpool-dev; do
-  [ "$(dpkg-query -W -f='${Status} ${Version}' $p)" = "install ok installed $deb_version" ] ||
+dpkg -i "$deb_run" "$deb_dev" "$deb_cs" "$deb_py" >"$work/dpkg.log" 2>&1 ||
+  { cat "$work/dpkg.log"; die "dpkg -i failed"; }
+for p in "${all_packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Status} ${Version}' "$p")" = "install ok installed $deb_version" ] ||
     die "$p is not installed at $deb_version"
 done
 ldconfig -p | grep -q "libmmpool.so.$major " || die "ldconfig does not know libmmpool.so.$major"
+gac=/usr/lib/mono/gac/Mmpool.Net
+for f in Mmpool.Net.dll Mmpool.Net.dll.config; do
+  compgen -G "$gac/*/$f" >/dev/null || die "libmmpool-cil did not register $f in the GAC ($gac)"
+done
+echo "GAC: $(cd "$gac" && echo */*)"
 
 step "consumers against the installed packages"
 app=$(cmake_app deb-find_package "$find_package_src" -DEXPECT_PREFIX=/usr \
@@ -264,18 +372,76 @@ if [ -x /usr/bin/mmpool ]; then
   echo "mmpool --version: $out"
 fi
 
-# ---- 5. removal ----
+# ---- 6. the bindings with the runtime package alone ----
+step "purge libmmpool-dev; C# and Python against the installed packages"
+dpkg --purge libmmpool-dev >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg --purge libmmpool-dev failed"; }
+[ ! -e "/usr/$libdir/libmmpool.so" ] || die "/usr/$libdir/libmmpool.so is left without libmmpool-dev"
+# clean_env CMD...: CMD with none of the variables that could point it at
+# another copy of mmpool.
+clean_env() {
+  env -u LD_LIBRARY_PATH -u LD_PRELOAD -u MONO_PATH -u MONO_GAC_PREFIX -u MONO_CONFIG \
+    -u PYTHONPATH -u PYTHONHOME -u MMPOOL_LIBRARY "$@"
+}
+lib_real=$(readlink -f "/usr/$libdir/libmmpool.so.$major")
+# expect TAG OUTPUT KEY VALUE: OUTPUT has the line "KEY VALUE".
+expect() {
+  grep -qxF "$3 $4" <<<"$2" || die "$1: expected '$3 $4' in:"$'\n'"$2"
+}
+
+# Built against the installed assembly, nothing copied beside the program:
+# mono finds the assembly in the GAC and, through its .config, the
+# library as libmmpool.so.MAJOR.
+cs=$outside/csharp
+mkdir -p "$cs"
+cp tests/consumer/csharp/App.cs "$cs/"
+(cd "$cs" && mcs -nologo -warnaserror+ -r:"/usr/$csdir/Mmpool.Net.dll" -out:App.exe App.cs) ||
+  die "csharp: mcs against /usr/$csdir/Mmpool.Net.dll failed"
+[ "$(ls "$cs")" = "$(printf 'App.cs\nApp.exe')" ] || die "csharp: unexpected files beside App.exe: $(ls "$cs")"
+pool=mmpool-pkgci-$$-csharp
+out=$(cd "$cs" && clean_env mono App.exe "$pool") || die "csharp: mono App.exe $pool failed"
+[ ! -e "/dev/shm/$pool" ] || die "csharp: the pool was not removed"
+grep -qx "assembly $gac/[^/]*/Mmpool.Net.dll" <<<"$out" || die "csharp: the assembly did not come from the GAC:"$'\n'"$out"
+expect csharp "$out" library "$lib_real"
+expect csharp "$out" version "$version"
+echo "csharp: ran ($(tr '\n' ' ' <<<"$out"))"
+
+# /usr/bin/python3 from a directory outside the tree: the module must come
+# from the package, the library through the system's loader.
+py=$outside/python
+mkdir -p "$py"
+cp tests/consumer/python/roundtrip.py "$py/"
+out=$(cd "$py" && clean_env /usr/bin/python3 -c 'import mmpool; print(mmpool.__file__)') ||
+  die "python: import mmpool failed"
+[ "$out" = "/usr/$pydir/mmpool/__init__.py" ] || die "python: mmpool was imported from $out"
+pool=mmpool-pkgci-$$-python
+out=$(cd "$py" && clean_env /usr/bin/python3 roundtrip.py "$pool") || die "python: roundtrip.py $pool failed"
+[ ! -e "/dev/shm/$pool" ] || die "python: the pool was not removed"
+expect python "$out" module "/usr/$pydir/mmpool/__init__.py"
+expect python "$out" library "$lib_real"
+echo "python: ran ($(tr '\n' ' ' <<<"$out"))"
+
+# ---- 7. removal ----
 step "purge the packages"
-dpkg --purge libmmpool-dev mmpool >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg --purge failed"; }
+dpkg --purge "${all_packages[@]}" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg --purge failed"; }
 installed=0
-for f in "${run_files[@]}" "${dev_files[@]}"; do
+for f in "${run_files[@]}" "${dev_files[@]}" "${cs_files[@]}" "${py_files[@]}"; do
   if [ -e "/usr/$f" ] || [ -L "/usr/$f" ]; then
     die "/usr/$f is left after the purge"
   fi
 done
+for d in "/usr/$csdir" "$gac" "/usr/$pydir/mmpool"; do
+  [ ! -e "$d" ] || die "$d is left after the purge: $(find "$d" | head)"
+done
 if ldconfig -p | grep -q "libmmpool.so.$major "; then
   die "ldconfig still lists libmmpool.so.$major after the purge"
 fi
+for p in "${all_packages[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case $st in
+  "" | *not-installed) ;;
+  *) die "$p is still known to dpkg: $st" ;;
+  esac
+done
 
 step "done: packages in ${pkgs#"$root"/}"
 ls -l "$pkgs"/*.deb "$pkgs"/*.tar.gz

@@ -64,6 +64,32 @@ void cli_format_utc(char *out, size_t cap, uint64_t ns);
 /* Joins dir and name with '/' into out; -1 if it does not fit. */
 int cli_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* A file the tool writes an image to. A new or regular file is written
+ * under a temporary name next to it and renamed over it once complete, so
+ * that it never shows half an image, and a failure leaves what was there
+ * before. Anything else (a device, a FIFO, a symbolic link: what a rename
+ * would replace rather than write to) is written directly. NULL or "-" is
+ * standard output. */
+typedef struct cli_output {
+    FILE *file;
+    const char *path; /* as given; NULL for standard output */
+    char tmp[4096];   /* the temporary name; "" when writing to path itself */
+} cli_output;
+/* Opens the output. CLI_OK, or CLI_ERROR after printing why; what names
+ * the pool for messages. */
+int cli_output_open(cli_output *o, const char *what, const char *path);
+/* Ends the output. why NULL: everything was written; the file is flushed,
+ * closed and renamed into place. Otherwise why is the reason writing
+ * failed; the file is closed and the temporary file removed. CLI_OK, or
+ * CLI_ERROR after printing "cannot write 'PATH': reason". */
+int cli_output_close(cli_output *o, const char *what, const char *why);
+
+/* Prints the failure err of mmpool_open(name, asked) and returns
+ * CLI_ERROR. When the pool is there with another geometry than asked
+ * (MMPOOL_EMISMATCH, or MMPOOL_EEXIST from a create), the message names
+ * both: "pool has 2 slots x 65536 B, asked 3 x 6220800 B". */
+int cli_fail_open(const char *name, int err, const mmpool_options *asked);
+
 /* The pools found in a directory: each file that mmpool_inspect() accepts,
  * sorted by name. Files that are not pools, or that cannot be opened, are
  * skipped. */

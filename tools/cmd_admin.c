@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "platform.h"
 
 int cmd_create(int argc, char **argv) {
     cli_opt opts[] = {
@@ -47,7 +48,7 @@ int cmd_create(int argc, char **argv) {
     mmpool *pool;
     int err = mmpool_open(&pool, pos[0], &o);
     if (err != 0) {
-        return cli_fail(pos[0], err);
+        return cli_fail_open(pos[0], err, &o);
     }
     mmpool_close(pool);
     char path[4096];
@@ -98,10 +99,11 @@ static int in_use(const mmpool_info *info, const mmpool_handle_info *handles) {
  * may have been replaced by a new one (another creation time or geometry),
  * which is not ours to judge from the old look. 1 if it is still the same
  * unused pool. */
-static int still_unused(const cli_pool *p) {
+static int still_unused(const cli_pool *p, int all_users) {
     mmpool_info now;
     mmpool_handle_info handles[MMPOOL_MAX_HANDLES];
-    if (mmpool_inspect(p->path, &now, NULL, 0, handles, MMPOOL_MAX_HANDLES) != 0) {
+    if (mmpool_inspect(p->path, &now, NULL, 0, handles, MMPOOL_MAX_HANDLES) != 0 ||
+        (!all_users && tool_file_owner(p->path) != TOOL_OWNER_CALLER)) {
         return 0;
     }
     return now.created_ns == p->info.created_ns && now.slot_capacity == p->info.slot_capacity &&
@@ -117,14 +119,24 @@ static unsigned dead_holders(const cli_pool *p) {
 }
 
 int cmd_clean(int argc, char **argv) {
-    cli_opt opts[] = {{"--dry-run", 0, NULL}};
+    cli_opt opts[] = {{"--dry-run", 0, NULL}, {"--all-users", 0, NULL}};
     const char *pos[1];
     int npos;
-    int rc = cli_parse("clean", argc, argv, opts, 1, pos, 0, 1, &npos);
+    int rc = cli_parse("clean", argc, argv, opts, 2, pos, 0, 1, &npos);
     if (rc != CLI_OK) {
         return rc;
     }
     int dry = opts[0].value != NULL;
+    int all_users = opts[1].value != NULL;
+    /* A well-formed command that this user may not run: an error (1), not
+     * a usage error (2), like any other lack of permission. Refused before
+     * anything is looked at, --dry-run included. */
+    if (all_users && !tool_caller_is_admin()) {
+        return cli_error("clean",
+                         "--all-users is for %s only: other users' pools are theirs to "
+                         "remove",
+                         tool_admin_name);
+    }
     char dir[4096];
     if (npos == 1) {
         snprintf(dir, sizeof dir, "%s", pos[0]);
@@ -137,9 +149,24 @@ int cmd_clean(int argc, char **argv) {
         return rc;
     }
     unsigned removed = 0;
+    unsigned foreign = 0; /* unused pools left because another user owns them */
     for (size_t i = 0; i < n; i++) {
         const cli_pool *p = &pools[i];
-        if (in_use(&p->info, p->handles) || (!dry && !still_unused(p))) {
+        if (in_use(&p->info, p->handles)) {
+            continue;
+        }
+        /* Without --all-users only the caller's own pools are candidates:
+         * on a shared machine, root's clean must not take other users'
+         * pools, nor may a user's clean retire a pool that another user
+         * made writable for all. */
+        if (!all_users) {
+            tool_owner owner = tool_file_owner(p->path);
+            if (owner != TOOL_OWNER_CALLER) {
+                foreign += owner == TOOL_OWNER_OTHER;
+                continue;
+            }
+        }
+        if (!dry && !still_unused(p, all_users)) {
             continue;
         }
         /* A process may still attach between the last look and the
@@ -165,6 +192,11 @@ int cmd_clean(int argc, char **argv) {
     }
     if (removed == 0 && rc == CLI_OK) {
         printf("nothing to remove in %s\n", dir);
+    }
+    if (foreign > 0) {
+        printf("skipped %u pool%s of other users that no live process holds (--all-users, as %s, "
+               "%s them)\n",
+               foreign, foreign == 1 ? "" : "s", tool_admin_name, dry ? "would remove" : "removes");
     }
     cli_free_pools(pools, n);
     return rc;

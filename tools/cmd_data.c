@@ -1,10 +1,12 @@
-/* Subcommands that move frames: put, get, snapshot. Each opens one handle,
- * like any user of the pool, and closes it before returning. */
+/* Subcommands that move frames: put, get, snapshot (PPM or PNG). Each
+ * opens one handle, like any user of the pool, and closes it before
+ * returning. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "image.h"
 #include "platform.h"
 
 /* Parses --timeout into *ms; dflt when absent. */
@@ -213,28 +215,45 @@ static int parse_image(const char *format, image *im) {
     return 0;
 }
 
-static int write_ppm(const char *pool, const char *file, const image *im, unsigned char *px) {
-    if (im->bgr) {
-        uint64_t n = im->width * im->height;
-        for (uint64_t i = 0; i < n; i++) {
-            unsigned char b = px[3 * i];
-            px[3 * i] = px[3 * i + 2];
-            px[3 * i + 2] = b;
+/* Whether file names a PNG: it ends in ".png", in any case. */
+static int wants_png(const char *file) {
+    size_t n = file != NULL ? strlen(file) : 0;
+    if (n < 4 || file[n - 4] != '.') {
+        return 0;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char c = file[n - 3 + i];
+        if ((c | 0x20) != "png"[i]) {
+            return 0;
         }
     }
-    FILE *out = stdout;
-    if (is_stdio(file)) {
-        tool_binary_stdio();
-    } else if ((out = fopen(file, "wb")) == NULL) {
-        return cli_error(pool, "cannot open '%s' for writing", file);
+    return 1;
+}
+
+/* Turns BGR pixels into RGB in place: both image formats want red first. */
+static void bgr_to_rgb(unsigned char *px, uint64_t pixels) {
+    for (uint64_t i = 0; i < pixels; i++) {
+        unsigned char b = px[3 * i];
+        px[3 * i] = px[3 * i + 2];
+        px[3 * i + 2] = b;
     }
-    size_t bytes = (size_t)(im->width * im->height * im->channels);
-    int ok = fprintf(out, "P%c\n%" PRIu64 " %" PRIu64 "\n255\n", im->channels == 3 ? '6' : '5',
-                     im->width, im->height) > 0;
-    ok = fwrite(px, 1, bytes, out) == bytes && ok;
-    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
-    return ok ? CLI_OK
-              : cli_error(pool, "cannot write '%s'", is_stdio(file) ? "standard output" : file);
+}
+
+/* Writes the frame as an image into file, PNG or PPM as its name says. */
+static int save_image(const char *pool, const char *file, const image *im, unsigned char *px) {
+    if (im->bgr) {
+        bgr_to_rgb(px, im->width * im->height);
+    }
+    tool_image out_im = {im->channels, im->width, im->height, px};
+    cli_output out;
+    int rc = cli_output_open(&out, pool, file);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    char why[256];
+    int err = wants_png(file) ? image_write_png(out.file, &out_im, why, sizeof why)
+                              : image_write_ppm(out.file, &out_im, why, sizeof why);
+    return cli_output_close(&out, pool, err == 0 ? NULL : why);
 }
 
 int cmd_snapshot(int argc, char **argv) {
@@ -245,6 +264,12 @@ int cmd_snapshot(int argc, char **argv) {
     int timeout;
     if (rc != CLI_OK || (rc = timeout_opt("snapshot", &opts[0], 0, &timeout))) {
         return rc;
+    }
+    /* What cannot be written is refused before the pool is touched. */
+    if (wants_png(pos[1]) && image_png_missing() != NULL) {
+        return cli_error(pos[1],
+                         "cannot write a PNG, this mmpool tool was %s; name a .ppm file instead",
+                         image_png_missing());
     }
     /* The format is checked first, from the header alone, so that a pool
      * that holds no image is refused without taking a frame from it. */
@@ -274,7 +299,7 @@ int cmd_snapshot(int argc, char **argv) {
         rc = cli_error(pos[0], "frame %" PRIu64 " has %" PRIu64 " bytes, but \"%s\" means %" PRIu64,
                        frame.seq, frame.len, format, want);
     } else {
-        rc = write_ppm(pos[0], pos[1], &im, buf);
+        rc = save_image(pos[0], pos[1], &im, buf);
     }
     free(buf);
     return rc;

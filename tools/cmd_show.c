@@ -30,6 +30,49 @@ static void ls_json(const cli_pool *pools, size_t n) {
     printf("%s]\n", n == 0 ? "" : "\n");
 }
 
+/* Columns a string takes on a terminal: one per UTF-8 character. cli_text()
+ * output is valid UTF-8 without control characters; wide (CJK) characters
+ * are counted as one and may still shift a line. */
+static size_t columns(const char *s) {
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    }
+    return n;
+}
+
+static size_t max_size(size_t a, size_t b) {
+    return a > b ? a : b;
+}
+
+/* Decimal digits of v. */
+static size_t digits_of(uint64_t v) {
+    size_t n = 1;
+    for (; v >= 10; v /= 10) {
+        n++;
+    }
+    return n;
+}
+
+/* s, then spaces up to width columns. */
+static void print_padded(const char *s, size_t width) {
+    size_t used = columns(s);
+    fputs(s, stdout);
+    for (; used < width; used++) {
+        putchar(' ');
+    }
+}
+
+/* The widths of ls's columns: each the widest of its heading and its
+ * values, so that every column lines up whatever the names and numbers. */
+typedef struct ls_widths {
+    size_t name, slots, capacity, seq, procs;
+} ls_widths;
+
+static const char *ls_name(char *out, size_t cap, const cli_pool *p, int bare) {
+    return cli_text(out, cap, bare ? p->name : p->path);
+}
+
 static void ls_text(const cli_pool *pools, size_t n, int bare) {
     if (n == 0) {
         return;
@@ -38,20 +81,25 @@ static void ls_text(const cli_pool *pools, size_t n, int bare) {
      * made safe for the terminal before they are measured or printed. */
     char name[4 * 4096];
     char format[4 * MMPOOL_FORMAT_MAX + 1];
-    int width = 4;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(cli_text(name, sizeof name, bare ? pools[i].name : pools[i].path));
-        width = len > (size_t)width ? (len < 80 ? (int)len : 80) : width;
-    }
-    printf("%-*s %21s %10s %5s  %s\n", width, "NAME", "SLOTS x CAPACITY", "SEQ", "PROCS", "FORMAT");
+    ls_widths w = {4, 5, 8, 3, 5}; /* the headings' own widths */
     for (size_t i = 0; i < n; i++) {
         const cli_pool *p = &pools[i];
-        char geometry[48];
-        snprintf(geometry, sizeof geometry, "%" PRIu32 " x %" PRIu64, p->info.slot_count,
-                 p->info.slot_capacity);
-        printf("%-*s %21s %10" PRIu64 " %5u  %s%s\n", width,
-               cli_text(name, sizeof name, bare ? p->name : p->path), geometry, p->info.last_seq,
-               cli_live_processes(p->handles, MMPOOL_MAX_HANDLES),
+        w.name = max_size(w.name, columns(ls_name(name, sizeof name, p, bare)));
+        w.slots = max_size(w.slots, digits_of(p->info.slot_count));
+        w.capacity = max_size(w.capacity, digits_of(p->info.slot_capacity));
+        w.seq = max_size(w.seq, digits_of(p->info.last_seq));
+        w.procs = max_size(w.procs, digits_of(cli_live_processes(p->handles, MMPOOL_MAX_HANDLES)));
+    }
+    /* Text on the left, numbers on the right of their columns. */
+    print_padded("NAME", w.name);
+    printf("  %*s x %*s  %*s  %*s  FORMAT\n", (int)w.slots, "SLOTS", (int)w.capacity, "CAPACITY",
+           (int)w.seq, "SEQ", (int)w.procs, "PROCS");
+    for (size_t i = 0; i < n; i++) {
+        const cli_pool *p = &pools[i];
+        print_padded(ls_name(name, sizeof name, p, bare), w.name);
+        printf("  %*" PRIu32 " x %*" PRIu64 "  %*" PRIu64 "  %*u  %s%s\n", (int)w.slots,
+               p->info.slot_count, (int)w.capacity, p->info.slot_capacity, (int)w.seq,
+               p->info.last_seq, (int)w.procs, cli_live_processes(p->handles, MMPOOL_MAX_HANDLES),
                p->info.format[0] != '\0' ? cli_text(format, sizeof format, p->info.format) : "-",
                p->info.retired ? " (retired)" : "");
     }

@@ -1,5 +1,6 @@
 /* Helpers the subcommands share: option parsing, messages, number and size
  * parsing, JSON strings, times, and finding the pools in a directory. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,39 @@ int cli_usage(const char *cmd, const char *fmt, ...) {
 
 int cli_fail(const char *what, int err) {
     fprintf(stderr, "mmpool: %s: %s (%s)\n", what, mmpool_strerror(err), mmpool_err_name(err));
+    return CLI_ERROR;
+}
+
+/* "3" or, for 0 (take the pool's), "any". */
+static void asked_number(char *out, size_t cap, uint64_t v) {
+    if (v == 0) {
+        snprintf(out, cap, "any");
+    } else {
+        snprintf(out, cap, "%" PRIu64, v);
+    }
+}
+
+int cli_fail_open(const char *name, int err, const mmpool_options *asked) {
+    mmpool_info info;
+    /* Only the slot count and capacity make mmpool_open() refuse a pool
+     * (the format is ignored when the pool exists), so these two are what
+     * the message compares. The pool is looked at again, after the
+     * failure: it may have changed meanwhile, and then the plain error is
+     * all there is to say. */
+    if ((err != MMPOOL_EMISMATCH && err != MMPOOL_EEXIST) || asked == NULL ||
+        mmpool_inspect(name, &info, NULL, 0, NULL, 0) != 0 ||
+        ((asked->slot_count == 0 || asked->slot_count == info.slot_count) &&
+         (asked->slot_capacity == 0 || asked->slot_capacity == info.slot_capacity))) {
+        return cli_fail(name, err);
+    }
+    char count[24];
+    char capacity[24];
+    asked_number(count, sizeof count, asked->slot_count);
+    asked_number(capacity, sizeof capacity, asked->slot_capacity);
+    fprintf(stderr,
+            "mmpool: %s: %s: pool has %" PRIu32 " slot%s x %" PRIu64 " B, asked %s x %s B (%s)\n",
+            name, mmpool_strerror(err), info.slot_count, info.slot_count == 1 ? "" : "s",
+            info.slot_capacity, count, capacity, mmpool_err_name(err));
     return CLI_ERROR;
 }
 

@@ -48,11 +48,12 @@ static const command commands[] = {
      "                      wait)\n"
      "  --fifo              the oldest frame instead of the newest\n" POOL_ARG},
     {"snapshot", cmd_snapshot,
-     "Usage: mmpool snapshot [--timeout SECONDS] POOL OUT.ppm\n"
-     "Saves the newest frame as a binary PPM image: P6 (RGB) for a payload format\n"
-     "'bgr8 WxH' or 'rgb8 WxH', P5 (grey) for 'gray8 WxH'. Other formats, or a\n"
-     "frame of another size than W*H*channels bytes, are an error. OUT.ppm '-' is\n"
-     "standard output.\n"
+     "Usage: mmpool snapshot [--timeout SECONDS] POOL OUT\n"
+     "Saves the newest frame as an image: PNG if OUT ends in .png (any case),\n"
+     "binary PPM otherwise. Colour (RGB) for a payload format 'bgr8 WxH' or\n"
+     "'rgb8 WxH', grey for 'gray8 WxH'. Other formats, or a frame of another size\n"
+     "than W*H*channels bytes, are an error. OUT is written under a temporary name\n"
+     "and renamed into place. OUT '-' is standard output (PPM).\n"
      "  --timeout SECONDS   wait this long for a frame if there is none\n"
      "                      (default: 0, do not wait)\n" POOL_ARG},
     {"create", cmd_create,
@@ -72,10 +73,13 @@ static const command commands[] = {
      "Removes the pool: handles still open on it get MMPOOL_ESTALE. A file that\n"
      "is not a pool is left alone.\n" POOL_ARG},
     {"clean", cmd_clean,
-     "Usage: mmpool clean [--dry-run] [DIR]\n"
+     "Usage: mmpool clean [--dry-run] [--all-users] [DIR]\n"
      "Removes the pools in DIR (default: the directory of bare names) that no\n"
-     "live process holds, and says what it removed.\n"
-     "  --dry-run   say what would be removed, remove nothing\n"},
+     "live process holds and whose file the caller owns, and says what it\n"
+     "removed; other users' such pools are only counted.\n"
+     "  --dry-run     say what would be removed, remove nothing\n"
+     "  --all-users   every user's pools (root only; on Windows an elevated\n"
+     "                administrator)\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -90,11 +94,11 @@ static const char *tool_help =
     "  watch POOL           frames/s and MB/s, every second\n"
     "  put POOL [FILE]      write one frame\n"
     "  get POOL [FILE]      read one frame\n"
-    "  snapshot POOL OUT    save the newest frame as a PPM image\n"
+    "  snapshot POOL OUT    save the newest frame as a PNG or PPM image\n"
     "  create POOL ...      create a pool\n"
     "  flush POOL           drop the frames nobody holds\n"
     "  rm POOL              remove a pool\n"
-    "  clean [DIR]          remove the pools no live process holds\n"
+    "  clean [DIR]          remove your pools that no live process holds\n"
     "\n"
     "'mmpool COMMAND --help' describes a command. Exit status: 0 success,\n"
     "1 error (the message names the pool and the reason), 2 usage error.\n"

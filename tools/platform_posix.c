@@ -1,5 +1,5 @@
-/* POSIX side of the tool's platform helpers: readdir, sigaction,
- * nanosleep. */
+/* POSIX side of the tool's platform helpers: readdir, file owners and
+ * rename, sigaction, nanosleep. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "platform.h"
 
@@ -41,6 +42,55 @@ void tool_sleep_ms(unsigned ms) {
 }
 
 void tool_binary_stdio(void) {}
+
+const char tool_admin_name[] = "root";
+
+tool_owner tool_file_owner(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return TOOL_OWNER_UNKNOWN;
+    }
+    /* The effective uid: the one the kernel checks when the tool removes
+     * the file. */
+    return st.st_uid == geteuid() ? TOOL_OWNER_CALLER : TOOL_OWNER_OTHER;
+}
+
+int tool_caller_is_admin(void) {
+    return geteuid() == 0;
+}
+
+tool_path_kind tool_path_kind_of(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? TOOL_PATH_ABSENT : TOOL_PATH_OTHER;
+    }
+    return S_ISREG(st.st_mode) ? TOOL_PATH_REGULAR : TOOL_PATH_OTHER;
+}
+
+FILE *tool_create_new(const char *path) {
+    /* O_EXCL: never an existing file, nor the target of a link planted at
+     * that name. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "wb");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        errno = e;
+    }
+    return f;
+}
+
+int tool_replace_file(const char *from, const char *to, char *err, size_t errcap) {
+    if (rename(from, to) != 0) {
+        snprintf(err, errcap, "%s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
 
 static void free_names(char **names, size_t n) {
     for (size_t i = 0; i < n; i++) {

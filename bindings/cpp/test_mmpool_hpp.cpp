@@ -11,6 +11,8 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 static int failures = 0;
@@ -364,6 +366,50 @@ void test_optional_loans_work_like_plain_ones() {
     CHECK(r.has_value() && r->size() == 3 && std::memcmp(r->data(), "opt", 3) == 0);
 }
 
+/* A stand-in for cv::Mat(rows, cols, type, void *data): a wrapper that
+ * takes a pointer to non-const although it only reads through it. */
+struct void_ptr_wrapper {
+    explicit void_ptr_wrapper(void *data) : p(static_cast<const std::uint8_t *>(data)) {}
+    const std::uint8_t *p;
+};
+
+/* bytes() gives the slot as std::uint8_t (writable on a write loan, const
+ * on a read loan), readonly_data() the frame as void * for wrappers like
+ * cv::Mat; all at the address data() gives, and nullptr once the loan ends. */
+void test_byte_accessors_point_at_the_frame() {
+    static_assert(
+        std::is_same_v<decltype(std::declval<mmpool::write_loan &>().bytes()), std::uint8_t *>);
+    static_assert(std::is_same_v<decltype(std::declval<mmpool::read_loan &>().bytes()),
+                                 const std::uint8_t *>);
+    static_assert(
+        std::is_same_v<decltype(std::declval<mmpool::read_loan &>().readonly_data()), void *>);
+    /* Why readonly_data() exists: a read loan's data() cannot reach void *. */
+    static_assert(
+        !std::is_convertible_v<decltype(std::declval<mmpool::read_loan &>().data()), void *>);
+
+    scratch_name name("bytes");
+    mmpool::pool writer(name.str(), create_opts(4096, 2));
+    mmpool::pool reader(name.str());
+    mmpool::write_loan w = writer.acquire_write(mmpool::no_wait);
+    CHECK(static_cast<void *>(w.bytes()) == static_cast<void *>(w.data()));
+    for (int i = 0; i < 256; i++) {
+        w.bytes()[i] = static_cast<std::uint8_t>(255 - i);
+    }
+    w.commit(256);
+    CHECK(w.bytes() == nullptr);
+
+    mmpool::read_loan r = reader.acquire_read(mmpool::no_wait);
+    CHECK(static_cast<const void *>(r.bytes()) == static_cast<const void *>(r.data()));
+    CHECK(r.readonly_data() == static_cast<const void *>(r.data()));
+    CHECK(r.bytes()[0] == 255 && r.bytes()[255] == 0);
+    void_ptr_wrapper wrapped(r.readonly_data());
+    CHECK(wrapped.p == r.bytes() && wrapped.p[10] == 245);
+    r.release();
+    CHECK(r.bytes() == nullptr && r.readonly_data() == nullptr);
+    mmpool::read_loan empty;
+    CHECK(empty.bytes() == nullptr && empty.readonly_data() == nullptr);
+}
+
 #ifdef MMPOOL_HPP_HAS_SPAN
 void test_span_calls_round_trip() {
     scratch_name name("span");
@@ -413,6 +459,7 @@ int main() {
     RUN(test_loans_outliving_their_pool_end_with_it);
     RUN(test_a_path_with_a_nul_is_refused);
     RUN(test_optional_loans_work_like_plain_ones);
+    RUN(test_byte_accessors_point_at_the_frame);
 #ifdef MMPOOL_HPP_HAS_SPAN
     RUN(test_span_calls_round_trip);
     std::printf("(with std::span)\n");

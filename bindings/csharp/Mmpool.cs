@@ -18,10 +18,15 @@
 // Threads: calls on one Pool (and its loans) must not overlap, except
 // Interrupt(), which any thread may call, also during Dispose.
 //
-// Needs the native library under the name "mmpool" (libmmpool.so on Linux,
-// mmpool.dll on Windows) where the runtime looks for it; with Mono on Linux,
-// LD_LIBRARY_PATH or a <dllmap> in a .config file next to the program.
+// Loading the native library: [DllImport("mmpool")]. Windows loads
+// mmpool.dll. Under Mono elsewhere, Mmpool.Net.dll.config, which CMake
+// makes and installs beside the assembly, maps "mmpool" to the soname,
+// libmmpool.so.0: the file of the runtime package, found by the system's
+// loader (ld.so.cache, RPATH, LD_LIBRARY_PATH). Without that config (this
+// file compiled into a program, or .NET, which reads no dllmap) the
+// runtime looks for libmmpool.so, which only the -dev package installs.
 using System;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -58,8 +63,13 @@ namespace Mmpool
         public string Name { get; private set; }
         public ErrorCode Error { get { return (ErrorCode)Code; } }
 
-        public MmpoolException(string call, int code)
-            : base(call + ": " + Native.Describe(code) + " (" + Native.NameOf(code) + ")")
+        public MmpoolException(string call, int code) : this(call, code, null) { }
+
+        // detail, when not null, is appended to the message: what the code
+        // alone cannot say (the two geometries of a Mismatch).
+        internal MmpoolException(string call, int code, string detail)
+            : base(call + ": " + Native.Describe(code) + " (" + Native.NameOf(code) + ")" +
+                   (detail != null ? ": " + detail : ""))
         {
             Code = code;
             Name = Native.NameOf(code);
@@ -166,6 +176,8 @@ namespace Mmpool
                     h.SetHandleAsInvalid(); // *out is NULL on failure
                     h.Dispose();
                 }
+                if (rc == (int)ErrorCode.Mismatch)
+                    throw new MmpoolException("mmpool_open", rc, MismatchDetail(path, o));
                 Check("mmpool_open", rc);
                 return new Pool(h);
             }
@@ -177,6 +189,24 @@ namespace Mmpool
         }
 
         public static Pool Open(string path) { return Open(path, null); }
+
+        // "pool has 2 slots x 65536 B, asked 3 x 6220800 B", or null when the
+        // pool cannot be inspected any more (removed meanwhile). The pool's
+        // geometry comes from mmpool_inspect, which reads the header without
+        // attaching: no handle entry, no pin, no lock. A field asked as 0
+        // means "the pool's" and is shown as "any", as the tool and the
+        // Python binding show it.
+        static string MismatchDetail(string path, Native.Options asked)
+        {
+            var info = new Native.Info();
+            if (Native.mmpool_inspect(path, ref info, IntPtr.Zero, UIntPtr.Zero, IntPtr.Zero, UIntPtr.Zero) != 0)
+                return null;
+            CultureInfo c = CultureInfo.InvariantCulture;
+            string capacity = asked.slot_capacity != 0 ? asked.slot_capacity.ToString(c) : "any";
+            string count = asked.slot_count != 0 ? asked.slot_count.ToString(c) : "any";
+            return "pool has " + info.slot_count.ToString(c) + (info.slot_count == 1 ? " slot" : " slots") +
+                   " x " + info.slot_capacity.ToString(c) + " B, asked " + count + " x " + capacity + " B";
+        }
 
         /// <summary>Opens the pool at path, creating it with this geometry if
         /// it does not exist.</summary>
@@ -597,6 +627,25 @@ namespace Mmpool
             public ulong reserved0, reserved1, reserved2, reserved3;
         }
 
+        /// <summary>mmpool_info: the fields up to format, then reserved.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Info
+        {
+            public uint version_major;
+            public uint version_minor;
+            public ulong slot_capacity;
+            public uint slot_count;
+            public uint handle_count;
+            public ulong slot_stride;
+            public ulong file_size;
+            public ulong created_ns;
+            public ulong last_seq;
+            public uint commit_lock;
+            public uint retired;
+            public fixed byte format[64];
+            public ulong reserved0, reserved1, reserved2, reserved3;
+        }
+
         [DllImport(Lib)] internal static extern int mmpool_open(out PoolHandle pool, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref Options opts);
         [DllImport(Lib)] internal static extern void mmpool_close(IntPtr pool);
         [DllImport(Lib)] internal static extern int mmpool_unlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path);
@@ -613,6 +662,8 @@ namespace Mmpool
         [DllImport(Lib)] internal static extern int mmpool_write_commit(IntPtr pool, UIntPtr len);
         [DllImport(Lib)] internal static extern int mmpool_write_abort(IntPtr pool);
         [DllImport(Lib)] internal static extern int mmpool_read_release(IntPtr pool, ref View view);
+        [DllImport(Lib)] internal static extern int mmpool_inspect([MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref Info info,
+                                                                  IntPtr slots, UIntPtr slotCap, IntPtr handles, UIntPtr handleCap);
         [DllImport(Lib)] internal static extern ulong mmpool_now_ns();
         [DllImport(Lib)] internal static extern IntPtr mmpool_strerror(int err);
         [DllImport(Lib)] internal static extern IntPtr mmpool_err_name(int err);

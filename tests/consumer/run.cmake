@@ -7,6 +7,10 @@
 # static:       builds and installs a static libmmpool, then both consumers
 # cpp_find_package: builds and runs cpp_find_package/ (mmpool.hpp) against
 #               the prefix, with CXX_COMPILER and CXX_FLAGS
+# csharp:       installs the runtime and csharp components into a prefix of
+#               its own, builds csharp/App.cs with MCS against its assembly
+#               and runs it with MONO, finding the assembly through
+#               MONO_PATH and the library through LD_LIBRARY_PATH
 # Any failure ends in message(FATAL_ERROR) with the command and its output.
 cmake_minimum_required(VERSION 3.16)
 
@@ -86,10 +90,14 @@ function(check_install_tree dir)
   if(NOT libs)
     message(FATAL_ERROR "install tree ${dir}: no library in ${LIBDIR}")
   endif()
-  # Nothing else: no internal header, test or example may ship.
+  # Nothing else: no internal header, test or example may ship. The
+  # bindings, when this build installs them: the C# assembly with its
+  # .config, the Python package's modules.
   file(GLOB_RECURSE all LIST_DIRECTORIES false RELATIVE ${dir} ${dir}/*)
   foreach(f IN LISTS all)
-    if(NOT f MATCHES "^(${INCLUDEDIR}/mmpool\\.(h|hpp)|bin/mmpool(\\.exe)?|${LIBDIR}/.*|bin/[^/]*\\.dll)$")
+    if(NOT f MATCHES "^(${INCLUDEDIR}/mmpool\\.(h|hpp)|bin/mmpool(\\.exe)?|${LIBDIR}/.*|bin/[^/]*\\.dll)$"
+        AND NOT (CSHARP_DIR AND f MATCHES "^${CSHARP_DIR}/Mmpool\\.Net\\.dll(\\.config)?$")
+        AND NOT (PYTHON_DIR AND f MATCHES "^${PYTHON_DIR}/mmpool/[A-Za-z0-9_]+\\.py$"))
       message(FATAL_ERROR "install tree ${dir}: unexpected file ${f}")
     endif()
   endforeach()
@@ -142,6 +150,52 @@ function(consume_cpp dir)
   run("build the C++ find_package consumer" COMMAND ${CMAKE_COMMAND} --build ${bin} ${config_args})
   built_program(exe ${bin}/out app_cpp)
   run_consumer("run the C++ find_package consumer" ${exe} cpp)
+endfunction()
+
+# consume_csharp(): the runtime and csharp components in a prefix of their
+# own, so that no libmmpool.so is there: loading the library must go
+# through the dllmap of Mmpool.Net.dll.config to libmmpool.so.MAJOR.
+function(consume_csharp)
+  set(dir ${WORK_DIR}/csharp-prefix)
+  set(bin ${WORK_DIR}/csharp-app)
+  file(REMOVE_RECURSE ${dir} ${bin})
+  file(MAKE_DIRECTORY ${bin})
+  foreach(component runtime csharp)
+    run("install the ${component} component into ${dir}"
+      COMMAND ${CMAKE_COMMAND} --install ${MMPOOL_BUILD_DIR} --prefix ${dir}
+        --component ${component} ${config_args})
+  endforeach()
+  set(assembly_dir ${dir}/${CSHARP_DIR})
+  foreach(f Mmpool.Net.dll Mmpool.Net.dll.config)
+    if(NOT EXISTS ${assembly_dir}/${f})
+      message(FATAL_ERROR "the csharp component did not install ${CSHARP_DIR}/${f}")
+    endif()
+  endforeach()
+  file(GLOB libs ${dir}/${LIBDIR}/libmmpool.so.*)
+  if(NOT libs OR EXISTS ${dir}/${LIBDIR}/libmmpool.so)
+    message(FATAL_ERROR "the runtime component should hold libmmpool.so.* and not libmmpool.so")
+  endif()
+  run("build csharp/App.cs against ${CSHARP_DIR}/Mmpool.Net.dll"
+    COMMAND ${MCS} -nologo -warnaserror+ -r:${assembly_dir}/Mmpool.Net.dll -out:${bin}/App.exe
+      ${CONSUMER_SOURCE_DIR}/csharp/App.cs)
+  unique_pool_name(pool cs)
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env MONO_PATH=${assembly_dir} LD_LIBRARY_PATH=${dir}/${LIBDIR}
+      ${MONO} ${bin}/App.exe ${pool}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(EXISTS /dev/shm/${pool})
+    file(REMOVE /dev/shm/${pool})
+  endif()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "mono App.exe failed (${rc}):\n${out}${err}")
+  endif()
+  get_filename_component(want_lib ${dir}/${LIBDIR} REALPATH)
+  if(NOT out MATCHES "library ${want_lib}/libmmpool\\.so\\.[0-9.]+\n" OR
+      NOT out MATCHES "assembly ${assembly_dir}/Mmpool\\.Net\\.dll\n" OR
+      NOT out MATCHES "version ${VERSION}\n")
+    message(FATAL_ERROR "App.exe did not load this version from ${dir}:\n${out}")
+  endif()
+  message(STATUS "run App.exe against the installed C# binding: ok\n${out}")
 endfunction()
 
 # pkg_config(OUT ARGS...): runs pkg-config ARGS mmpool, split into a list.
@@ -253,6 +307,8 @@ elseif(STEP STREQUAL "static")
   consume_pkg_config(${static_prefix} static --static)
 elseif(STEP STREQUAL "cpp_find_package")
   consume_cpp(${prefix})
+elseif(STEP STREQUAL "csharp")
+  consume_csharp()
 else()
   message(FATAL_ERROR "run.cmake: unknown STEP '${STEP}'")
 endif()

@@ -183,6 +183,54 @@ static class TestMmpool
         finally { Remove(name); }
     }
 
+    // EMISMATCH alone does not say what differs: the message names the
+    // pool's geometry and the one asked for (0 stands for the pool's).
+    static void MismatchNamesBothGeometries()
+    {
+        string name = NewName("mismatch");
+        try
+        {
+            using (CreateExcl(name, 65536, 2))
+            {
+                foreach (var c in new[] {
+                    new { Cap = 6220800UL, Count = 3u, Want = "pool has 2 slots x 65536 B, asked 3 x 6220800 B" },
+                    new { Cap = 32UL, Count = 0u, Want = "pool has 2 slots x 65536 B, asked any x 32 B" },
+                    new { Cap = 0UL, Count = 1u, Want = "pool has 2 slots x 65536 B, asked 1 x any B" } })
+                {
+                    try
+                    {
+                        Pool.Open(name, new PoolOptions { SlotCapacity = c.Cap, SlotCount = c.Count, Create = true }).Dispose();
+                        Check(false, "opening " + c.Count + " x " + c.Cap + " threw nothing");
+                    }
+                    catch (MmpoolException e)
+                    {
+                        Check(e.Error == ErrorCode.Mismatch, "opening " + c.Count + " x " + c.Cap + " gives Mismatch, not " + e.Name);
+                        Check(e.Message.EndsWith(": " + c.Want) && e.Message.StartsWith("mmpool_open: ") &&
+                              e.Message.Contains("(MMPOOL_EMISMATCH)"),
+                              "the message names both geometries: " + e.Message);
+                    }
+                }
+            }
+            using (CreateExcl(name + "-1", 4096, 1))
+            {
+                try
+                {
+                    Pool.Open(name + "-1", new PoolOptions { SlotCount = 2 }).Dispose();
+                    Check(false, "opening 2 slots of a 1-slot pool threw nothing");
+                }
+                catch (MmpoolException e)
+                {
+                    Check(e.Message.EndsWith(": pool has 1 slot x 4096 B, asked 2 x any B"), "one slot, singular: " + e.Message);
+                }
+            }
+        }
+        finally
+        {
+            Remove(name);
+            Remove(name + "-1");
+        }
+    }
+
     static void InterruptCancelsABlockedRead()
     {
         string name = NewName("interrupt");
@@ -403,6 +451,7 @@ static class TestMmpool
         Run("LatestReaderCountsDroppedFrames", LatestReaderCountsDroppedFrames);
         Run("TryCallsReturnFalseWhenNothingCame", TryCallsReturnFalseWhenNothingCame);
         Run("ErrorsCarryCodeAndName", ErrorsCarryCodeAndName);
+        Run("MismatchNamesBothGeometries", MismatchNamesBothGeometries);
         Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
         Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
         Run("WriteLoanNotCommittedIsAbortedByDispose", WriteLoanNotCommittedIsAbortedByDispose);

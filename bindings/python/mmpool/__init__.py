@@ -6,10 +6,12 @@ memory-mapped file (a ctypes binding of libmmpool).
         pool.write(b"hello")
         frame = pool.read(timeout=1.0)
 
-libmmpool is loaded at import from MMPOOL_LIBRARY, this package's directory,
-or the system's library path; ImportError lists what was tried. Errors are
-mmpool.Error (with .code, .name, .message), some also built-in exceptions:
-MMPOOL_ENOENT is a FileNotFoundError, MMPOOL_ETIMEDOUT a TimeoutError.
+libmmpool is loaded at import from MMPOOL_LIBRARY, this package's directory
+(where pip puts the library it builds), or the system's library path;
+ImportError lists what was tried. Errors are mmpool.Error (with .code,
+.name, .message), some also built-in exceptions: MMPOOL_ENOENT is a
+FileNotFoundError, MMPOOL_ETIMEDOUT a TimeoutError, and an array read of
+the wrong size a ShapeError (a ValueError).
 """
 
 from ._errors import (
@@ -17,6 +19,7 @@ from ._errors import (
     Error,
     ExistsError,
     NotFoundError,
+    ShapeError,
     TimedOutError,
     WouldBlockError,
 )
@@ -45,7 +48,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Pool", "Frame", "Stats", "ReadLoan", "WriteLoan", "now_ns", "unlink", "version",
     "Error", "NotFoundError", "ExistsError", "AccessError", "TimedOutError",
-    "WouldBlockError",
+    "WouldBlockError", "ShapeError",
     "EINVAL", "ENOENT", "EEXIST", "EACCES", "EFORMAT", "EMISMATCH", "E2BIG", "ENOSPC",
     "EAGAIN", "EBUSY", "ETIMEDOUT", "ESYS", "ECANCELED", "ESTALE", "ETOOMANY",
 ]

@@ -14,10 +14,12 @@ class Error(Exception):
     FileNotFoundError and MMPOOL_ETIMEDOUT a TimeoutError.
     """
 
-    def __init__(self, code, context=None):
+    def __init__(self, code, context=None, message=None):
         self.code = code
         self.name = _lib.lib.mmpool_err_name(code).decode("ascii")
-        self.message = _lib.lib.mmpool_strerror(code).decode("ascii")
+        if message is None:
+            message = _lib.lib.mmpool_strerror(code).decode("ascii")
+        self.message = message
         self.context = context
         super().__init__(str(self))
 
@@ -48,6 +50,35 @@ class TimedOutError(Error, TimeoutError):
 class WouldBlockError(Error, BlockingIOError):
     """MMPOOL_EAGAIN (no new frame) or MMPOOL_EBUSY (no free slot) from a
     call that was told not to wait (timeout=0)."""
+
+
+class ShapeError(Error, ValueError):
+    """A frame whose length is not the byte size of the array that
+    read_array() or read_array_loan() was asked for. Its code is
+    MMPOOL_EMISMATCH (what was asked does not match what is there); its
+    message names both sizes.
+
+    seq: the frame's seq; frame_length: its bytes; dtype, shape, nbytes:
+    what was asked; unread: True when the frame stays unread, so that the
+    next read returns it again (read_array() and a larger frame), False when
+    it counts as read.
+    """
+
+    def __init__(self, seq, frame_length, dtype, shape, nbytes, unread):
+        self.seq = seq
+        self.frame_length = frame_length
+        self.dtype = dtype
+        self.shape = shape
+        self.nbytes = nbytes
+        self.unread = unread
+        message = "frame %d has %d B, asked dtype %s shape %r = %d B%s" % (
+            seq, frame_length, dtype, shape, nbytes,
+            " (it stays unread)" if unread else "")
+        super().__init__(_lib.EMISMATCH, message=message)
+
+    def __reduce__(self):
+        return (ShapeError, (self.seq, self.frame_length, self.dtype, self.shape, self.nbytes,
+                             self.unread))
 
 
 _CLASSES = {

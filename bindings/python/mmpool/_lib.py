@@ -3,8 +3,10 @@
 The library is looked for in this order: the file named by the environment
 variable MMPOOL_LIBRARY; libmmpool.so.0, libmmpool.so or mmpool.dll in this
 package's directory; the system's library path (ctypes.util.find_library,
-then the soname libmmpool.so.0). The structures below mirror
-include/mmpool.h field by field.
+then the soname libmmpool.so.0). A wheel built with pip carries the
+libmmpool it compiled in the package directory. `path` is the file or name
+that was loaded. The structures below mirror include/mmpool.h field by
+field.
 """
 
 import ctypes
@@ -82,6 +84,26 @@ class Stats(ctypes.Structure):
     ]
 
 
+class Info(ctypes.Structure):
+    """mmpool_info: a pool's header as mmpool_inspect() found it."""
+
+    _fields_ = [
+        ("version_major", ctypes.c_uint32),
+        ("version_minor", ctypes.c_uint32),
+        ("slot_capacity", ctypes.c_uint64),
+        ("slot_count", ctypes.c_uint32),
+        ("handle_count", ctypes.c_uint32),
+        ("slot_stride", ctypes.c_uint64),
+        ("file_size", ctypes.c_uint64),
+        ("created_ns", ctypes.c_uint64),
+        ("last_seq", ctypes.c_uint64),
+        ("commit_lock", ctypes.c_uint32),
+        ("retired", ctypes.c_uint32),
+        ("format", ctypes.c_char * 64),
+        ("reserved", ctypes.c_uint64 * 4),
+    ]
+
+
 _P = ctypes.c_void_p  # mmpool *
 _INT = ctypes.c_int
 _SIZE = ctypes.c_size_t
@@ -106,6 +128,11 @@ _PROTOTYPES = {
     "mmpool_strerror": (ctypes.c_char_p, [_INT]),
     "mmpool_err_name": (ctypes.c_char_p, [_INT]),
     "mmpool_version": (ctypes.c_char_p, []),
+    # Slots and handles are not asked for (NULL, 0): only the header is used.
+    "mmpool_inspect": (
+        _INT,
+        [ctypes.c_char_p, ctypes.POINTER(Info), ctypes.c_void_p, _SIZE, ctypes.c_void_p, _SIZE],
+    ),
 }
 
 
@@ -139,7 +166,8 @@ def _declare(lib):
 
 
 def load():
-    """Loads and declares libmmpool; ImportError lists every place tried."""
+    """Loads and declares libmmpool; returns (library, what was loaded).
+    ImportError lists every place tried."""
     tried = []
     for where, name in _candidates():
         if name.endswith(("(absent)", "(not found)")):
@@ -157,11 +185,11 @@ def load():
                 "%s: %s (version %s; this binding needs %d.x)" % (where, name, version, ABI_MAJOR)
             )
             continue
-        return lib
+        return lib, name
     raise ImportError(
         "mmpool: cannot load libmmpool; set MMPOOL_LIBRARY to its path. Tried:\n  "
         + "\n  ".join(tried)
     )
 
 
-lib = load()
+lib, path = load()

@@ -237,10 +237,8 @@ class ReadLoan(_Loan):
                     dtype, shape = self._array
                     need = _np.dtype(dtype).itemsize * _count(shape)
                     if need != info.len:
-                        raise ValueError(
-                            "mmpool: frame %d has %d bytes; dtype %s and shape %r need %d"
-                            % (info.seq, info.len, _np.dtype(dtype), shape, need)
-                        )
+                        raise _errors.ShapeError(info.seq, info.len, _np.dtype(dtype),
+                                                 _shape_tuple(shape), need, unread=False)
                     self._make_array(dtype, shape)
             except BaseException:
                 self._nd = self._base = None
@@ -276,6 +274,10 @@ def _count(shape):
     for dim in shape:
         n *= int(dim)
     return n
+
+
+def _shape_tuple(shape):
+    return (int(shape),) if isinstance(shape, int) else tuple(int(dim) for dim in shape)
 
 
 def end_all(loans):

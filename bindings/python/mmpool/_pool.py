@@ -87,7 +87,8 @@ class Pool:
     path: a path with "/" is used as given; a bare name lives in the
     platform's shared-memory place (Linux: /dev/shm/NAME).
     slot_capacity, slot_count: 0 takes the existing pool's values; other
-    values must equal them (MMPOOL_EMISMATCH) and are needed to create.
+    values must equal them (else MMPOOL_EMISMATCH, whose message names both
+    geometries) and are needed to create.
     create: create the pool when it is missing (never overwrites).
     read_mode: "latest" (newest frame) or "fifo" (oldest unread frame).
     format: payload description stored at creation (<= 63 bytes).
@@ -124,7 +125,11 @@ class Pool:
                 )
             opts.format = raw
         ptr = ctypes.c_void_p()
-        rc = _L.mmpool_open(ctypes.byref(ptr), _encode_path(path), ctypes.byref(opts))
+        raw_path = _encode_path(path)
+        rc = _L.mmpool_open(ctypes.byref(ptr), raw_path, ctypes.byref(opts))
+        if rc == _lib.EMISMATCH:
+            raise _errors.error_for(rc, "%s: %s" % (
+                self.path, _geometry_mismatch(raw_path, slot_capacity, slot_count)))
         _errors.check(rc, self.path)
         self._h = _Handle(ptr.value)
         st = self.stats()
@@ -259,8 +264,9 @@ class Pool:
 
     def read_array(self, dtype, shape, timeout=None):
         """The next frame as a new ndarray of dtype and shape, copied once
-        from the slot. A frame of another size raises ValueError (a larger
-        one stays unread: MMPOOL_ENOSPC first)."""
+        from the slot. A frame of another size raises ShapeError: a larger
+        one stays unread (the next read returns it), a smaller one counts
+        as read."""
         np = _numpy()
         out = np.empty(shape, dtype)
         ms = _timeout_ms(timeout)
@@ -268,11 +274,11 @@ class Pool:
         with self._lock:
             h = self._live_handle()
             rc = _L.mmpool_read(h.ptr, out.ctypes.data, out.nbytes, ctypes.byref(info), ms)
-        _errors.check(rc, "frame of %d bytes, array of %d" % (info.len, out.nbytes)
-                      if rc == _lib.ENOSPC else None)
-        if info.len != out.nbytes:
-            raise ValueError("mmpool: frame %d has %d bytes; dtype %s and shape %r need %d"
-                             % (info.seq, info.len, out.dtype, shape, out.nbytes))
+        # MMPOOL_ENOSPC from a read only means the buffer is too small.
+        if rc == _lib.ENOSPC or (rc == 0 and info.len != out.nbytes):
+            raise _errors.ShapeError(info.seq, info.len, out.dtype, out.shape, out.nbytes,
+                                     unread=rc == _lib.ENOSPC)
+        _errors.check(rc)
         return out
 
     def write_array_loan(self, dtype, shape, timeout=None):
@@ -285,7 +291,7 @@ class Pool:
 
     def read_array_loan(self, dtype, shape, timeout=None):
         """A read loan that yields a read-only ndarray of dtype and shape on
-        the next frame in place. A frame of another size raises ValueError
+        the next frame in place. A frame of another size raises ShapeError
         (the frame counts as read)."""
         _numpy()
         return _loans.ReadLoan(self, timeout, array=(dtype, shape))
@@ -313,6 +319,23 @@ class Pool:
             st.slot_capacity, st.slot_count, _READ_MODE_NAMES.get(st.read_mode, "?"),
             st.last_seq, st.format.decode("utf-8", "replace"),
         )
+
+
+def _geometry_mismatch(raw_path, slot_capacity, slot_count):
+    """Why mmpool_open() said MMPOOL_EMISMATCH: the pool's geometry and the
+    one asked, read from the header without attaching. Only the capacity
+    and the count are compared (the format is ignored for an existing pool,
+    the read mode is the handle's); 0 asks for the pool's own value."""
+    asked = "%s x %s B" % (slot_count or "any", slot_capacity or "any")
+    info = _lib.Info()
+    rc = _L.mmpool_inspect(raw_path, ctypes.byref(info), None, 0, None, 0)
+    if rc < 0:  # removed or replaced since the open
+        return "asked %s" % asked
+    text = "pool has %d %s x %d B, asked %s" % (
+        info.slot_count, "slot" if info.slot_count == 1 else "slots", info.slot_capacity, asked)
+    if slot_capacity in (0, info.slot_capacity) and slot_count in (0, info.slot_count):
+        text += " (the pool was replaced since the open)"
+    return text
 
 
 def _numpy():

@@ -74,11 +74,35 @@ class ErrorCodeTest(PoolTest):
             mmpool.Pool(self.path)
         self.assertCode(ctx, mmpool.EFORMAT)
 
-    def test_emismatch_for_another_geometry(self):
-        self.create(capacity=4096, count=3)
+    def test_emismatch_for_another_geometry_names_both(self):
+        self.create(capacity=65536, count=2)
         with self.assertRaises(mmpool.Error) as ctx:
-            mmpool.Pool(self.path, 8192, 3)
-        self.assertCode(ctx, mmpool.EMISMATCH)
+            mmpool.Pool(self.path, 6220800, 3)
+        exc = self.assertCode(ctx, mmpool.EMISMATCH)
+        self.assertTrue(str(exc).endswith(
+            "(%s: pool has 2 slots x 65536 B, asked 3 x 6220800 B)" % self.path), str(exc))
+
+    def test_emismatch_for_one_differing_value_shows_the_other_as_any(self):
+        self.create(capacity=65536, count=2)
+        for capacity, count, asked in ((4096, 0, "any x 4096 B"), (0, 3, "3 x any B"),
+                                       (65536, 3, "3 x 65536 B")):
+            with self.subTest(asked=asked):
+                with self.assertRaises(mmpool.Error) as ctx:
+                    mmpool.Pool(self.path, capacity, count)
+                exc = self.assertCode(ctx, mmpool.EMISMATCH)
+                self.assertIn("pool has 2 slots x 65536 B, asked %s" % asked, str(exc))
+
+    def test_emismatch_says_slot_for_a_pool_of_one(self):
+        self.create(capacity=4096, count=1)
+        with self.assertRaises(mmpool.Error) as ctx:
+            mmpool.Pool(self.path, 4096, 2)
+        exc = self.assertCode(ctx, mmpool.EMISMATCH)
+        self.assertIn("pool has 1 slot x 4096 B, asked 2 x 4096 B", str(exc))
+
+    def test_the_format_is_not_part_of_the_geometry(self):
+        self.create(capacity=4096, count=2, format="bgr8 4x4")
+        pool = self.adopt(format="rgb8 8x8")  # ignored for an existing pool
+        self.assertEqual(pool.format, "bgr8 4x4")
 
     def test_e2big_for_a_frame_larger_than_a_slot(self):
         pool = self.create(capacity=4096)
@@ -193,6 +217,18 @@ class ErrorObjectTest(unittest.TestCase):
         copy = pickle.loads(pickle.dumps(exc))
         self.assertIsInstance(copy, TimeoutError)
         self.assertEqual((copy.code, str(copy)), (exc.code, str(exc)))
+
+    def test_a_shape_error_is_a_value_error_with_its_own_message(self):
+        exc = mmpool.ShapeError(7, 16, "uint8", (2, 4), 8, unread=True)
+        self.assertIsInstance(exc, mmpool.Error)
+        self.assertIsInstance(exc, ValueError)
+        self.assertEqual((exc.code, exc.name), (mmpool.EMISMATCH, "MMPOOL_EMISMATCH"))
+        self.assertEqual(exc.message, "frame 7 has 16 B, asked dtype uint8 shape (2, 4) = 8 B "
+                                      "(it stays unread)")
+        copy = pickle.loads(pickle.dumps(exc))
+        self.assertIsInstance(copy, mmpool.ShapeError)
+        self.assertEqual((copy.seq, copy.frame_length, copy.shape, copy.unread, str(copy)),
+                         (7, 16, (2, 4), True, str(exc)))
 
 
 def _become_nobody():

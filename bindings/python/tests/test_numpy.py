@@ -24,19 +24,33 @@ class ArrayCopyTest(PoolTest):
         with self.assertRaises((ValueError, BufferError)):
             pool.write(a)  # plain write wants contiguous memory
 
-    def test_a_frame_larger_than_the_array_is_enospc_and_stays_unread(self):
+    def test_a_frame_larger_than_the_array_is_a_shape_error_and_stays_unread(self):
         pool = self.create(read_mode="fifo")
         pool.write(bytes(range(16)))
-        with self.assertRaises(mmpool.Error) as ctx:
-            pool.read_array(np.uint8, 8, timeout=0)
-        self.assertEqual(ctx.exception.code, mmpool.ENOSPC)
+        with self.assertRaises(mmpool.ShapeError) as ctx:
+            pool.read_array(np.uint8, (2, 4), timeout=0)
+        exc = ctx.exception
+        self.assertEqual((exc.code, exc.name), (mmpool.EMISMATCH, "MMPOOL_EMISMATCH"))
+        self.assertEqual((exc.seq, exc.frame_length, exc.shape, exc.nbytes, exc.unread),
+                         (1, 16, (2, 4), 8, True))
+        self.assertEqual(exc.dtype, np.uint8)
+        self.assertEqual(str(exc), "MMPOOL_EMISMATCH: frame 1 has 16 B, asked dtype uint8 "
+                                   "shape (2, 4) = 8 B (it stays unread)")
         self.assertEqual(pool.read_array(np.uint8, 16, timeout=0)[15], 15)
 
-    def test_a_frame_smaller_than_the_array_is_a_value_error(self):
-        pool = self.create()
+    def test_a_frame_smaller_than_the_array_is_a_shape_error_and_counts_as_read(self):
+        pool = self.create(read_mode="fifo")
         pool.write(bytes(6))
-        with self.assertRaises(ValueError):
+        with self.assertRaises(ValueError) as ctx:
             pool.read_array(np.uint32, 2, timeout=0)
+        exc = ctx.exception
+        self.assertIsInstance(exc, mmpool.ShapeError)
+        self.assertIsInstance(exc, mmpool.Error)
+        self.assertEqual(exc.code, mmpool.EMISMATCH)
+        self.assertEqual((exc.frame_length, exc.shape, exc.nbytes, exc.unread), (6, (2,), 8, False))
+        self.assertIn("frame 1 has 6 B, asked dtype uint32 shape (2,) = 8 B", str(exc))
+        self.assertNotIn("unread", str(exc))
+        self.assertIsNone(pool.try_read())
 
 
 @needs_numpy
@@ -65,13 +79,20 @@ class ArrayLoanTest(PoolTest):
             with self.assertRaises(ValueError):
                 a.flags.writeable = True
 
-    def test_read_array_loan_of_another_size_is_a_value_error(self):
+    def test_read_array_loan_of_another_size_is_a_shape_error(self):
         pool = self.create()
         pool.write(bytes(10))
-        with self.assertRaises(ValueError):
-            with pool.read_array_loan(np.uint8, (3, 3)):
+        with self.assertRaises(mmpool.ShapeError) as ctx:
+            with pool.read_array_loan(np.float64, [3, 3]):
                 pass
+        exc = ctx.exception
+        self.assertIsInstance(exc, ValueError)
+        self.assertEqual(exc.code, mmpool.EMISMATCH)
+        self.assertEqual((exc.frame_length, exc.shape, exc.nbytes, exc.unread),
+                         (10, (3, 3), 72, False))
+        self.assertIn("frame 1 has 10 B, asked dtype float64 shape (3, 3) = 72 B", str(exc))
         self.assertFalse(pool._loans)  # released, not leaked
+        self.assertIsNone(pool.try_read())  # the frame counts as read
 
     def test_the_yielded_array_is_emptied_when_the_loan_ends(self):
         pool = self.create()

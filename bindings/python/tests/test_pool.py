@@ -222,6 +222,20 @@ class LibrarySearchTest(unittest.TestCase):
         self.assertEqual(loaded, os.path.join(tmp, "mmpool", "libmmpool.so.0"))
         self.assertTrue(package.startswith(tmp))
 
+        # MMPOOL_LIBRARY still comes first, before the package's copy.
+        chosen = os.path.join(tmp, "libmmpool-chosen.so")
+        shutil.copy(lib, chosen)
+        code = (
+            "import os, sys\n"
+            "os.environ['MMPOOL_LIBRARY'] = sys.argv[2]\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "import mmpool, mmpool._lib\n"
+            "print(mmpool._lib.path)\n"
+        )
+        status, out, err = run_child(code, tmp, chosen)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.strip(), chosen)
+
     def test_failure_lists_every_place_tried(self):
         code = (
             "try:\n"
