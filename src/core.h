@@ -69,6 +69,18 @@ int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g);
 int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
                       mmp__geometry *g);
 
+/* The bits of a slot state word that no protocol step ever sets: reserved
+ * bits, and a writer field naming no entry of the table. Non-zero means
+ * another process damaged the word; such a slot is neither pinned nor
+ * claimed until a writer clears these bits. */
+static inline uint64_t mmp__state_junk(uint64_t state) {
+    uint64_t junk = state & MMP__STATE_RESERVED;
+    if ((state & MMP__WRITER_MASK) > ((uint64_t)MMP__HANDLES << MMP__WRITER_SHIFT)) {
+        junk |= MMP__WRITER_MASK;
+    }
+    return junk;
+}
+
 /* slots.c: the lock-free slot protocol (see docs/format.md). */
 /* The check word of a committed frame's descriptor. */
 uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time);

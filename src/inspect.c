@@ -58,7 +58,7 @@ static void classify(mmpool_slot_info *out, mmp__slot *d, uint64_t capacity) {
     out->len = atomic_load_explicit(&d->len, memory_order_relaxed);
     out->timestamp_ns = atomic_load_explicit(&d->time, memory_order_relaxed);
     uint64_t check = atomic_load_explicit(&d->check, memory_order_relaxed);
-    if ((state & MMP__STATE_RESERVED) != 0 || out->writer > MMP__HANDLES) {
+    if (mmp__state_junk(state) != 0) {
         out->state = MMPOOL_SLOT_DAMAGED;
     } else if (out->writer != 0) {
         /* seq, len and time belong to the frame being written over; they

@@ -38,13 +38,41 @@ uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time) {
     return mix(seq ^ mix(len ^ mix(time)));
 }
 
+/* Whether a reader may pin a slot in this state: no writer holds it and
+ * nothing in it is damaged. The pick applies the same rule as the pin, so
+ * a read never chooses a slot that it cannot pin. */
+static bool pinnable(uint64_t state) {
+    return (state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) == 0;
+}
+
+/* Clears from slot i's state word the bits no protocol step sets, and
+ * returns the word as it is then. seq stays: a frame never committed there
+ * fails its check word, and zeroing it could wipe a frame that a writer
+ * committed after another repairer cleared the same bits. */
+static uint64_t repair_state(mmpool *p, uint32_t i, uint64_t state) {
+    uint64_t junk = mmp__state_junk(state);
+    /* release: the slot may come free by this, like by an unpin. */
+    if (junk != 0 &&
+        atomic_compare_exchange_strong_explicit(&p->slots[i].state, &state, state & ~junk,
+                                                memory_order_release, memory_order_relaxed)) {
+        return state & ~junk;
+    }
+    return state; /* unchanged, or what another process made of it */
+}
+
 int64_t mmp__slot_claim(mmpool *p) {
     for (int race = 0; race < MMP__MAX_RACES; race++) {
         /* Oldest free slot: empty slots have seq 0 and go first. */
         int64_t best = -1;
         uint64_t best_seq = UINT64_MAX;
         for (uint32_t i = 0; i < p->count; i++) {
-            if (atomic_load_explicit(&p->slots[i].state, memory_order_relaxed) != 0) {
+            uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
+            if (state != 0 && mmp__state_junk(state) != 0) {
+                /* Damaged by another process: readers pass the slot over,
+                 * and every writer that meets it mends it. */
+                state = repair_state(p, i, state);
+            }
+            if (state != 0) {
                 continue;
             }
             uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
@@ -203,8 +231,8 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
             continue; /* our own loan: older than the cursor already */
         }
         uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
-        if (writer_field(state) != 0) {
-            continue;
+        if (!pinnable(state)) {
+            continue; /* being written, or damaged: the pin would refuse it */
         }
         uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
         if (seq > last && !*stuck && valid_frame(p, i, seq)) {
@@ -265,7 +293,7 @@ static bool pin(mmpool *p, int64_t slot) {
     _Atomic uint64_t *word = &p->slots[slot].state;
     uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
     for (int race = 0; race < MMP__MAX_RACES; race++) {
-        if ((state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) != 0) {
+        if (!pinnable(state)) {
             return false;
         }
         /* acquire: pairs with the committing writer's release (other
@@ -364,11 +392,11 @@ bool mmp__slot_recover(mmpool *p) {
         _Atomic uint64_t *word = &p->slots[i].state;
         uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
         uint64_t writer = writer_field(state);
-        /* Bits no live protocol step can have set: reserved bits, a writer
-         * beyond the table, and holds of our own that this handle does not
-         * have (no call of ours is running, so none can be in flight). */
-        uint64_t junk = state & MMP__STATE_RESERVED;
-        if (writer > MMP__HANDLES || (writer == p->index + 1 && p->write_slot != (int64_t)i)) {
+        /* Bits no live protocol step can have set: damage, and holds of
+         * our own that this handle does not have (no call of ours is
+         * running, so none can be in flight). */
+        uint64_t junk = mmp__state_junk(state);
+        if (writer == p->index + 1 && p->write_slot != (int64_t)i) {
             junk |= MMP__WRITER_MASK;
         }
         if ((state & p->pin) != 0 && p->loans[i] == 0) {
