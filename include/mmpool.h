@@ -289,9 +289,11 @@ typedef struct mmpool_handle_info {
 
 /**
  * Inspects the pool at path (resolved like mmpool_open()) without attaching
- * to it: takes no entry in the table of attached handles, pins no slot,
- * maps nothing and takes no lock, so it works on a pool whose table is full
- * and never delays the pool's users. It checks the header exactly as
+ * to it: takes no entry in the table of attached handles, pins no slot and
+ * maps nothing, so it works on a pool whose table is full, and never makes
+ * a user's call fail (to tell live entries from dead ones on Windows, it
+ * holds a shared lock for an instant, which an attaching handle waits
+ * out). It checks the header exactly as
  * mmpool_open() does. The result is a snapshot made of several reads, not
  * one atomic view: a pool in use may have moved on in between.
  *

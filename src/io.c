@@ -113,9 +113,13 @@ static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void
                 slice = (int)left_ms;
             }
         }
-        if (mmp__wait(p->file, word, seen, p->index, slice) == MMPOOL_ETIMEDOUT) {
+        int waited = mmp__wait(p->file, word, seen, p->index, slice);
+        if (waited == MMPOOL_ETIMEDOUT) {
             /* Nobody woke us for a whole slice: a holder may have died. */
             mmp__reclaim_dead(p);
+        } else if (waited != 0) {
+            rc = waited; /* cannot sleep: report it rather than spin */
+            break;
         }
     }
     atomic_fetch_and_explicit(waiters, ~bit, memory_order_relaxed);

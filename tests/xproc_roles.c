@@ -430,6 +430,29 @@ static int role_fill_writer(int argc, char **argv) {
     return 0;
 }
 
+/* inspector PATH MS MIN_ALIVE: inspects the pool over and over for MS
+ * milliseconds; fails if a look ever finds fewer than MIN_ALIVE live
+ * entries, or none was made. */
+static int role_inspector(int argc, char **argv) {
+    CHILD_CHECK(argc == 4, 170);
+    uint64_t until = mmpool_now_ns() + (uint64_t)arg_num(argv[2]) * MS_NS;
+    unsigned min_alive = (unsigned)arg_num(argv[3]);
+    unsigned looks = 0;
+    while (mmpool_now_ns() < until) {
+        mmpool_info info;
+        mmpool_handle_info h[MMPOOL_MAX_HANDLES];
+        CHILD_RC(mmpool_inspect(argv[1], &info, NULL, 0, h, MMPOOL_MAX_HANDLES), 0, 171);
+        unsigned alive = 0;
+        for (int i = 0; i < MMPOOL_MAX_HANDLES; i++) {
+            alive += h[i].alive != 0;
+        }
+        CHILD_CHECK(alive >= min_alive, 172);
+        looks++;
+    }
+    CHILD_CHECK(looks > 0, 173);
+    return 0;
+}
+
 const mmpt_role xproc_roles[] = {{"hold_read", role_hold_read},
                                  {"hold_write", role_hold_write},
                                  {"write_range", role_write_range},
@@ -441,4 +464,5 @@ const mmpt_role xproc_roles[] = {{"hold_read", role_hold_read},
                                  {"estale_reader", role_estale_reader},
                                  {"race_create", role_race_create},
                                  {"fill_writer", role_fill_writer},
+                                 {"inspector", role_inspector},
                                  {NULL, NULL}};
