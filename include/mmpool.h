@@ -172,11 +172,14 @@ MMPOOL_API int mmpool_stat(const mmpool *pool, mmpool_stats *out);
 MMPOOL_API int mmpool_interrupt(mmpool *pool);
 
 /** Copies len bytes in as the next frame, into the oldest slot that no
- * handle holds, waiting up to timeout_ms for one to come free (see
- * Timeouts above). len larger than the slot capacity: MMPOOL_E2BIG at
- * once. data may be NULL when len is 0. */
+ * handle holds, waiting up to timeout_ms in all for one to come free and
+ * for another writer's commit in progress to end (see Timeouts above);
+ * on a timeout or an interrupt nothing is published. len larger than the
+ * slot capacity: MMPOOL_E2BIG at once. data may be NULL when len is 0. */
 MMPOOL_API int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms);
-/** mmpool_write() with timeout 0: MMPOOL_EBUSY if no slot is free. */
+/** mmpool_write() with timeout 0: MMPOOL_EBUSY if no slot is free, or if
+ * another live writer still holds the commit lock after a brief spin
+ * (it was preempted or stopped in the middle of its commit). */
 MMPOOL_API int mmpool_try_write(mmpool *pool, const void *data, size_t len);
 /** Copies the next frame (as the read mode picks it) into buf, waiting up
  * to timeout_ms for one. If cap is smaller than the frame: MMPOOL_ENOSPC,
@@ -192,9 +195,12 @@ MMPOOL_API int mmpool_try_read(mmpool *pool, void *buf, size_t cap, mmpool_frame
  * abort. One write loan per handle; a second acquire is MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms);
 /** Publishes the first len bytes of the write loan as the next frame and
- * ends the loan. len larger than the capacity: MMPOOL_E2BIG and the loan
- * stays held. MMPOOL_ESTALE (retired pool) and MMPOOL_EFORMAT (damaged
- * pool) also end the loan, unpublished. No loan: MMPOOL_EINVAL. */
+ * ends the loan. If another live writer is in the middle of its commit,
+ * waits for it (there is no timeout; mmpool_interrupt ends the wait with
+ * MMPOOL_ECANCELED). len larger than the capacity: MMPOOL_E2BIG and the
+ * loan stays held. MMPOOL_ESTALE (retired pool), MMPOOL_EFORMAT (damaged
+ * pool) and MMPOOL_ECANCELED also end the loan, unpublished. No loan:
+ * MMPOOL_EINVAL. */
 MMPOOL_API int mmpool_write_commit(mmpool *pool, size_t len);
 /** Ends the write loan without publishing; the slot comes back empty. No
  * loan: MMPOOL_EINVAL. */
@@ -283,9 +289,11 @@ typedef struct mmpool_handle_info {
 
 /**
  * Inspects the pool at path (resolved like mmpool_open()) without attaching
- * to it: takes no entry in the table of attached handles, pins no slot,
- * maps nothing and takes no lock, so it works on a pool whose table is full
- * and never delays the pool's users. It checks the header exactly as
+ * to it: takes no entry in the table of attached handles, pins no slot and
+ * maps nothing, so it works on a pool whose table is full, and never makes
+ * a user's call fail (to tell live entries from dead ones on Windows, it
+ * holds a shared lock for an instant, which an attaching handle waits
+ * out). It checks the header exactly as
  * mmpool_open() does. The result is a snapshot made of several reads, not
  * one atomic view: a pool in use may have moved on in between.
  *

@@ -69,14 +69,33 @@ int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g);
 int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
                       mmp__geometry *g);
 
+/* The bits of a slot state word that no protocol step ever sets: reserved
+ * bits, and a writer field naming no entry of the table. Non-zero means
+ * another process damaged the word; such a slot is neither pinned nor
+ * claimed until a writer clears these bits. */
+static inline uint64_t mmp__state_junk(uint64_t state) {
+    uint64_t junk = state & MMP__STATE_RESERVED;
+    if ((state & MMP__WRITER_MASK) > ((uint64_t)MMP__HANDLES << MMP__WRITER_SHIFT)) {
+        junk |= MMP__WRITER_MASK;
+    }
+    return junk;
+}
+
 /* slots.c: the lock-free slot protocol (see docs/format.md). */
 /* The check word of a committed frame's descriptor. */
 uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time);
 /* Claims the oldest free slot for writing; -1 if every slot is held. */
 int64_t mmp__slot_claim(mmpool *p);
-/* Publishes the claimed slot as the next seq. MMPOOL_EFORMAT if the header
- * is damaged beyond giving a seq; the slot then stays claimed. */
-int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len);
+/* Takes the commit lock: 0, or MMPOOL_EBUSY if a live handle holds it
+ * (after a brief spin; a dead owner's lock is freed and taken at once).
+ * Never blocks; the caller waits as a slot waiter, since every release
+ * notifies slot waiters. */
+int mmp__commit_lock_try(mmpool *p);
+/* With the commit lock held: publishes the claimed slot as the next seq,
+ * with the frame's length and commit time, and releases the lock.
+ * MMPOOL_EFORMAT if the header is damaged beyond giving a seq; the lock is
+ * released and the slot stays claimed. */
+int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len, uint64_t time);
 /* Gives the claimed slot back empty. */
 void mmp__slot_abort(mmpool *p, int64_t slot);
 /* Pins the frame a read should return next (per read mode and cursor).

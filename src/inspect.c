@@ -1,8 +1,9 @@
 /*
  * Inspection without attaching: reads a pool's header, handle table and slot
  * descriptors with plain reads of the file, and asks the kernel which entry
- * locks are held. Takes no entry, pins nothing, maps nothing, locks nothing,
- * so neither a full handle table nor a hostile file can make it fail badly.
+ * locks are held (mmp__lock_test). Takes no entry, pins nothing, maps
+ * nothing, so neither a full handle table nor a hostile file can make it
+ * fail badly.
  */
 #include <string.h>
 
@@ -58,7 +59,7 @@ static void classify(mmpool_slot_info *out, mmp__slot *d, uint64_t capacity) {
     out->len = atomic_load_explicit(&d->len, memory_order_relaxed);
     out->timestamp_ns = atomic_load_explicit(&d->time, memory_order_relaxed);
     uint64_t check = atomic_load_explicit(&d->check, memory_order_relaxed);
-    if ((state & MMP__STATE_RESERVED) != 0 || out->writer > MMP__HANDLES) {
+    if (mmp__state_junk(state) != 0) {
         out->state = MMPOOL_SLOT_DAMAGED;
     } else if (out->writer != 0) {
         /* seq, len and time belong to the frame being written over; they
@@ -117,8 +118,8 @@ static int read_handles(mmp__file *f, mmpool_handle_info *handles, size_t n) {
         h->proc_start = table[i].proc_start;
         h->open_ns = table[i].open_ns;
         /* Liveness is the kernel's word, not the table's: the entry lock
-         * is dropped when its owner closes or dies. Testing takes no lock,
-         * so an owner attaching or reclaiming meanwhile is not delayed. */
+         * is dropped when its owner closes or dies. Testing never makes an
+         * owner attaching or reclaiming meanwhile fail. */
         rc = mmp__lock_test(f, mmp__entry_lock_byte((uint32_t)i));
         if (rc != 0 && rc != MMPOOL_EBUSY) {
             return rc;

@@ -18,6 +18,14 @@
 
 typedef int (*mmp__attempt)(mmpool *p, void *ctx);
 
+/* What a call may still wait: its timeout, and the deadline its first sleep
+ * fixes. A write waits for a slot and then for the commit lock; both waits
+ * come out of the one timeout. */
+typedef struct budget {
+    int timeout_ms;
+    uint64_t deadline; /* monotonic ns; 0 until the call first sleeps */
+} budget;
+
 static int check_timeout(int timeout_ms) {
     return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
 }
@@ -57,25 +65,29 @@ void mmp__notify_all(mmpool *p) {
     wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
 }
 
-/*
- * Calls attempt until it returns something other than again, sleeping on
- * word between tries, for at most timeout_ms.
- */
-static int wait_loop(mmpool *p, int timeout_ms, int again, mmp__attempt attempt, void *ctx,
-                     _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
-    if (timeout_ms == 0) {
-        return attempt(p, ctx);
-    }
-    /* A pending interrupt cancels the next blocking call, even one that
-     * would not have had to wait. */
-    if (atomic_exchange(&p->interrupt, 0) != 0) {
+/* A pending interrupt cancels the next blocking call (timeout not 0), even
+ * one that would not have had to wait. */
+static int begin_call(mmpool *p, const budget *b) {
+    if (b->timeout_ms != 0 && atomic_exchange(&p->interrupt, 0) != 0) {
         return MMPOOL_ECANCELED;
     }
+    return 0;
+}
+
+/*
+ * Calls attempt until it returns something other than again, sleeping on
+ * word between tries, within the call's budget.
+ */
+static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void *ctx,
+                     _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
     int rc = attempt(p, ctx);
-    if (rc != again) {
+    if (rc != again || b->timeout_ms == 0) {
         return rc;
     }
-    uint64_t deadline = mmp__monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    if (b->deadline == 0 && b->timeout_ms != MMPOOL_WAIT_FOREVER) {
+        b->deadline = mmp__monotonic_ns() + (uint64_t)b->timeout_ms * 1000000u;
+    }
+    uint64_t deadline = b->deadline;
     uint32_t bit = (uint32_t)1 << p->index;
     atomic_fetch_or_explicit(waiters, bit, memory_order_relaxed);
     for (;;) {
@@ -90,7 +102,7 @@ static int wait_loop(mmpool *p, int timeout_ms, int again, mmp__attempt attempt,
             break;
         }
         int slice = MMP__WAIT_SLICE_MS;
-        if (timeout_ms != MMPOOL_WAIT_FOREVER) {
+        if (b->timeout_ms != MMPOOL_WAIT_FOREVER) {
             uint64_t now = mmp__monotonic_ns();
             if (now >= deadline) {
                 rc = MMPOOL_ETIMEDOUT;
@@ -101,9 +113,13 @@ static int wait_loop(mmpool *p, int timeout_ms, int again, mmp__attempt attempt,
                 slice = (int)left_ms;
             }
         }
-        if (mmp__wait(p->file, word, seen, p->index, slice) == MMPOOL_ETIMEDOUT) {
+        int waited = mmp__wait(p->file, word, seen, p->index, slice);
+        if (waited == MMPOOL_ETIMEDOUT) {
             /* Nobody woke us for a whole slice: a holder may have died. */
             mmp__reclaim_dead(p);
+        } else if (waited != 0) {
+            rc = waited; /* cannot sleep: report it rather than spin */
+            break;
         }
     }
     atomic_fetch_and_explicit(waiters, ~bit, memory_order_relaxed);
@@ -129,13 +145,38 @@ static int try_claim(mmpool *p, void *ctx) {
     return 0;
 }
 
-static int claim(mmpool *p, int timeout_ms, int64_t *slot) {
-    return wait_loop(p, timeout_ms, MMPOOL_EBUSY, try_claim, slot, &p->hdr->slot_word,
+static int claim(mmpool *p, budget *b, int64_t *slot) {
+    int rc = begin_call(p, b);
+    if (rc != 0) {
+        return rc;
+    }
+    return wait_loop(p, b, MMPOOL_EBUSY, try_claim, slot, &p->hdr->slot_word,
                      &p->hdr->write_waiters);
 }
 
-static int commit(mmpool *p, int64_t slot, size_t len) {
-    int rc = mmp__slot_commit(p, slot, len);
+static int try_commit_lock(mmpool *p, void *ctx) {
+    (void)ctx;
+    int rc = mmp__commit_lock_try(p);
+    /* A holder stopped for good must not keep us from seeing an unlink. */
+    if (rc == MMPOOL_EBUSY && retired(p)) {
+        return MMPOOL_ESTALE;
+    }
+    return rc;
+}
+
+/* Publishes the claimed slot; on failure gives it back unpublished. A live
+ * handle committing at the same moment is waited for as a slot waiter
+ * (every release of the commit lock notifies them), within the budget:
+ * try mode gets MMPOOL_EBUSY once a brief spin is over. */
+static int commit(mmpool *p, int64_t slot, size_t len, budget *b) {
+    /* Read before taking the lock, so it is outside the critical section;
+     * with several writers, times need not increase with seq. */
+    uint64_t time = mmp__monotonic_ns();
+    int rc = wait_loop(p, b, MMPOOL_EBUSY, try_commit_lock, NULL, &p->hdr->slot_word,
+                       &p->hdr->write_waiters);
+    if (rc == 0) {
+        rc = mmp__slot_commit(p, slot, len, time);
+    }
     if (rc != 0) {
         mmp__slot_abort(p, slot);
         mmp__notify_slot_freed(p);
@@ -157,15 +198,16 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
     if (len > pool->capacity) {
         return MMPOOL_E2BIG;
     }
+    budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, timeout_ms, &slot);
+    int rc = claim(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
     if (len != 0) {
         memcpy(mmp__slot_data(pool, slot), data, len);
     }
-    return commit(pool, slot, len);
+    return commit(pool, slot, len, &b);
 }
 
 int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
@@ -179,8 +221,9 @@ int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms)
     if (pool->write_slot >= 0) {
         return MMPOOL_EINVAL; /* one write loan per handle */
     }
+    budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, timeout_ms, &slot);
+    int rc = claim(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
@@ -205,7 +248,10 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
         mmp__slot_abort(pool, slot);
         return MMPOOL_ESTALE;
     }
-    return commit(pool, slot, len);
+    /* No timeout to honour: waits while a live handle holds the commit
+     * lock, until mmpool_interrupt. */
+    budget b = {.timeout_ms = MMPOOL_WAIT_FOREVER, .deadline = 0};
+    return commit(pool, slot, len, &b);
 }
 
 int mmpool_write_abort(mmpool *pool) {
@@ -303,7 +349,12 @@ static int try_read_once(mmpool *p, void *vctx) {
 }
 
 static int read_wait(mmpool *p, read_ctx *ctx, int timeout_ms) {
-    return wait_loop(p, timeout_ms, MMPOOL_EAGAIN, try_read_once, ctx, &p->hdr->frame_word,
+    budget b = {.timeout_ms = timeout_ms, .deadline = 0};
+    int rc = begin_call(p, &b);
+    if (rc != 0) {
+        return rc;
+    }
+    return wait_loop(p, &b, MMPOOL_EAGAIN, try_read_once, ctx, &p->hdr->frame_word,
                      &p->hdr->read_waiters);
 }
 

@@ -89,7 +89,8 @@ int mmp__path_remove(const char *path);
 /*
  * Advisory lock of one byte of the file, owned by this open file (not by
  * the process), released by the kernel when the file is closed or the
- * process dies. try: 0 taken, MMPOOL_EBUSY if another open file holds it.
+ * process dies. try: 0 taken, MMPOOL_EBUSY if another open file holds it
+ * (a mmp__lock_test running elsewhere does not count: it is waited out).
  * wait: blocks until taken. Locks of the same open file do not conflict.
  */
 int mmp__lock_try(mmp__file *f, uint64_t byte);
@@ -98,7 +99,9 @@ void mmp__lock_release(mmp__file *f, uint64_t byte);
 /*
  * Whether another open file holds the lock of byte: 0 if no other open file
  * holds it, MMPOOL_EBUSY if another does, a negative MMPOOL_E* on error.
- * Takes no lock itself, so it never delays an owner. Locks of f itself do
+ * Never makes another open file's mmp__lock_try fail: POSIX looks without
+ * taking anything (F_OFD_GETLK); Windows, which cannot, takes a shared
+ * lock for an instant, which mmp__lock_try waits out. Locks of f itself do
  * not count. Used to tell live handle-table entries from dead ones.
  */
 int mmp__lock_test(mmp__file *f, uint64_t byte);
@@ -106,9 +109,11 @@ int mmp__lock_test(mmp__file *f, uint64_t byte);
 /*
  * Sleeps while *word == expected, at most timeout_ms milliseconds (>= 0).
  * Returns 0 when woken, when *word differs, or spuriously; MMPOOL_ETIMEDOUT
- * when the time passed. word lies in the mapping of f; entry is the index
- * (< 32) of the caller's handle-table entry. f and entry let backends that
- * cannot wait on a shared address find their kernel object.
+ * when the time passed; another negative MMPOOL_E* if it cannot sleep at
+ * all (never by returning 0 at once, which would make the caller spin).
+ * word lies in the mapping of f; entry is the index (< 32) of the caller's
+ * handle-table entry. f and entry let backends that cannot wait on a
+ * shared address find their kernel object.
  */
 int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t entry,
               int timeout_ms);

@@ -18,9 +18,10 @@
  * spinning forever; after this many lost races we report "nothing found". */
 #define MMP__MAX_RACES 1000
 
-/* A hostile process holding the commit lock while alive could otherwise
- * stop every commit; after this long the lock is taken anyway. */
-#define MMP__COMMIT_STEAL_NS 1000000000u
+/* Looks at a held commit lock this many times before asking whether its
+ * owner is alive: a committer that is running holds the lock for a handful
+ * of stores, so a longer hold means it was preempted, stopped or killed. */
+#define MMP__COMMIT_SPINS 256
 
 static uint64_t writer_field(uint64_t state) {
     return (state & MMP__WRITER_MASK) >> MMP__WRITER_SHIFT;
@@ -38,13 +39,41 @@ uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time) {
     return mix(seq ^ mix(len ^ mix(time)));
 }
 
+/* Whether a reader may pin a slot in this state: no writer holds it and
+ * nothing in it is damaged. The pick applies the same rule as the pin, so
+ * a read never chooses a slot that it cannot pin. */
+static bool pinnable(uint64_t state) {
+    return (state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) == 0;
+}
+
+/* Clears from slot i's state word the bits no protocol step sets, and
+ * returns the word as it is then. seq stays: a frame never committed there
+ * fails its check word, and zeroing it could wipe a frame that a writer
+ * committed after another repairer cleared the same bits. */
+static uint64_t repair_state(mmpool *p, uint32_t i, uint64_t state) {
+    uint64_t junk = mmp__state_junk(state);
+    /* release: the slot may come free by this, like by an unpin. */
+    if (junk != 0 &&
+        atomic_compare_exchange_strong_explicit(&p->slots[i].state, &state, state & ~junk,
+                                                memory_order_release, memory_order_relaxed)) {
+        return state & ~junk;
+    }
+    return state; /* unchanged, or what another process made of it */
+}
+
 int64_t mmp__slot_claim(mmpool *p) {
     for (int race = 0; race < MMP__MAX_RACES; race++) {
         /* Oldest free slot: empty slots have seq 0 and go first. */
         int64_t best = -1;
         uint64_t best_seq = UINT64_MAX;
         for (uint32_t i = 0; i < p->count; i++) {
-            if (atomic_load_explicit(&p->slots[i].state, memory_order_relaxed) != 0) {
+            uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
+            if (state != 0 && mmp__state_junk(state) != 0) {
+                /* Damaged by another process: readers pass the slot over,
+                 * and every writer that meets it mends it. */
+                state = repair_state(p, i, state);
+            }
+            if (state != 0) {
                 continue;
             }
             uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
@@ -85,52 +114,61 @@ int64_t mmp__slot_claim(mmpool *p) {
     return -1;
 }
 
-/* Dead committers are detected by the table lock; a live one holds the
- * commit lock for a handful of stores. */
-static void commit_lock(mmpool *p) {
+/* Frees the commit lock if it still holds value, and wakes its waiters
+ * (they sleep as slot waiters). Every release is this compare-and-swap:
+ * our own value at the end of a commit, or a value nobody can hold any
+ * more. release: orders our stores under the lock before the next owner's
+ * acquire. */
+static bool commit_unlock_from(mmpool *p, uint32_t value) {
+    return atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &value, 0,
+                                                   memory_order_release, memory_order_relaxed);
+}
+
+int mmp__commit_lock_try(mmpool *p) {
     uint32_t me = p->index + 1;
-    uint32_t watched = 0; /* the owner being timed */
-    uint64_t since = 0;
-    for (unsigned spin = 1;; spin++) {
-        uint32_t owner = 0;
-        /* acquire: pairs with the previous committer's release, so we see
-         * its last_seq. */
-        if (atomic_compare_exchange_weak_explicit(&p->hdr->commit_lock, &owner, me,
-                                                  memory_order_acquire, memory_order_relaxed)) {
-            return;
+    uint32_t owner = 0;
+    for (unsigned spin = 0; spin < MMP__COMMIT_SPINS; spin++) {
+        /* acquire: pairs with the previous owner's release, so we see its
+         * last_seq. Only tried when the lock looked free, so waiters do not
+         * bounce the line while it is held. */
+        if (owner == 0 &&
+            atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, me,
+                                                    memory_order_acquire, memory_order_relaxed)) {
+            return 0;
         }
-        if (spin % 64 == 0) {
-            mmp__yield();
-        }
-        if (spin % 4096 == 0) {
-            /* The owner may be dead (its entry lock is free), or the word
-             * may hold garbage; both are cleared here. A live owner that
-             * keeps the lock for a second is not committing but stuck or
-             * hostile: the lock is taken from it. */
-            uint64_t now = mmp__monotonic_ns();
-            if (owner != watched) {
-                watched = owner;
-                since = now;
-            }
-            if (owner == me || owner > MMP__HANDLES || now - since > MMP__COMMIT_STEAL_NS) {
-                atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
-                                                        memory_order_relaxed, memory_order_relaxed);
-            } else {
-                mmp__reclaim_entry(p, owner - 1);
+        if (owner == me || owner > MMP__HANDLES) {
+            /* Nobody can hold the lock under this value: calls on our
+             * handle do not overlap, so ours is not committing, and values
+             * past the table name no entry. Damage, cleared. */
+            if (commit_unlock_from(p, owner)) {
+                mmp__notify_slot_freed(p);
             }
         }
+        owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_relaxed);
     }
+    /* Held longer than a commit takes. A dead owner's entry is reclaimed,
+     * which frees the lock at once; a live owner keeps it (the kernel
+     * decides through its entry lock, as for every other hold). */
+    if (owner != 0 && owner <= MMP__HANDLES && owner != me) {
+        mmp__reclaim_entry(p, owner - 1);
+    }
+    owner = 0;
+    if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, me,
+                                                memory_order_acquire, memory_order_relaxed)) {
+        return 0;
+    }
+    return MMPOOL_EBUSY;
 }
 
-/* Releases the commit lock unless it was taken from us meanwhile. */
+/* Releases the commit lock at the end of a commit. It cannot have been
+ * taken from us: only a dead owner's lock is freed by others. */
 static void commit_unlock(mmpool *p) {
-    uint32_t me = p->index + 1;
-    atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &me, 0, memory_order_release,
-                                            memory_order_relaxed);
+    commit_unlock_from(p, p->index + 1);
 }
 
-/* Raises last_seq to seq; never lowers it, even if the commit lock was
- * taken from us and another committer got further. */
+/* Raises last_seq to seq; never lowers it. With the lock held, seq is
+ * last_seq + 1 or a repair's; a compare-and-swap still keeps a damaged
+ * header from being lowered by a stale value. */
 static bool raise_last_seq(mmpool *p, uint64_t seq) {
     uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
     for (int race = 0; race < MMP__MAX_RACES && last < seq; race++) {
@@ -142,14 +180,12 @@ static bool raise_last_seq(mmpool *p, uint64_t seq) {
     return false;
 }
 
-int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len) {
+int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len, uint64_t time) {
     mmp__slot *s = &p->slots[slot];
-    uint64_t time = mmp__monotonic_ns();
-    atomic_store_explicit(&s->len, len, memory_order_relaxed);
-    atomic_store_explicit(&s->time, time, memory_order_relaxed);
     /* Seqs are given out and published under one lock, so frames become
      * visible in seq order even with several writers. */
-    commit_lock(p);
+    atomic_store_explicit(&s->len, len, memory_order_relaxed);
+    atomic_store_explicit(&s->time, time, memory_order_relaxed);
     uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
     if (last == UINT64_MAX) {
         /* Only a damaged header gets here; wrapping to seq 0 would hide
@@ -203,8 +239,8 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
             continue; /* our own loan: older than the cursor already */
         }
         uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
-        if (writer_field(state) != 0) {
-            continue;
+        if (!pinnable(state)) {
+            continue; /* being written, or damaged: the pin would refuse it */
         }
         uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
         if (seq > last && !*stuck && valid_frame(p, i, seq)) {
@@ -250,13 +286,14 @@ static void unstick(mmpool *p) {
         }
         return;
     }
+    /* acquire: pairs with the last committer's release. */
     if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, p->index + 1,
                                                 memory_order_acquire, memory_order_relaxed)) {
-        bool raised = repair_last_seq(p);
-        atomic_store_explicit(&p->hdr->commit_lock, 0, memory_order_release);
-        if (raised) {
-            mmp__notify_all(p);
-        }
+        repair_last_seq(p);
+        commit_unlock(p);
+        /* Frame waiters, if last_seq rose; writers, which may have started
+         * waiting for the lock meanwhile. */
+        mmp__notify_all(p);
     }
 }
 
@@ -265,7 +302,7 @@ static bool pin(mmpool *p, int64_t slot) {
     _Atomic uint64_t *word = &p->slots[slot].state;
     uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
     for (int race = 0; race < MMP__MAX_RACES; race++) {
-        if ((state & (MMP__WRITER_MASK | MMP__STATE_RESERVED)) != 0) {
+        if (!pinnable(state)) {
             return false;
         }
         /* acquire: pairs with the committing writer's release (other
@@ -349,11 +386,13 @@ void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
     uint32_t mask = ~((uint32_t)1 << index);
     atomic_fetch_and_explicit(&p->hdr->read_waiters, mask, memory_order_relaxed);
     atomic_fetch_and_explicit(&p->hdr->write_waiters, mask, memory_order_relaxed);
+    /* acquire: pairs with the dead owner's last release, if any, so the
+     * repair sees what it published before it took the lock. The caller
+     * wakes waiters afterwards. */
     uint32_t owner = index + 1;
     if (atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire) == owner) {
         repair_last_seq(p);
-        atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, 0,
-                                                memory_order_release, memory_order_relaxed);
+        commit_unlock_from(p, owner);
     }
 }
 
@@ -364,11 +403,11 @@ bool mmp__slot_recover(mmpool *p) {
         _Atomic uint64_t *word = &p->slots[i].state;
         uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
         uint64_t writer = writer_field(state);
-        /* Bits no live protocol step can have set: reserved bits, a writer
-         * beyond the table, and holds of our own that this handle does not
-         * have (no call of ours is running, so none can be in flight). */
-        uint64_t junk = state & MMP__STATE_RESERVED;
-        if (writer > MMP__HANDLES || (writer == p->index + 1 && p->write_slot != (int64_t)i)) {
+        /* Bits no live protocol step can have set: damage, and holds of
+         * our own that this handle does not have (no call of ours is
+         * running, so none can be in flight). */
+        uint64_t junk = mmp__state_junk(state);
+        if (writer == p->index + 1 && p->write_slot != (int64_t)i) {
             junk |= MMP__WRITER_MASK;
         }
         if ((state & p->pin) != 0 && p->loans[i] == 0) {

@@ -129,7 +129,6 @@ int hs_frame_ok(const unsigned char *frame, uint64_t len);
  *   reader PATH MODE MS READY_FD STATS_FD   (MODE latest, fifo or loan)
  *   scribbler PATH MS SEED COUNT
  *   unpinner PATH MS COUNT
- *   commit_writer PATH         (writes one frame within a second)
  * The writer and readers write a byte to READY_FD once the pool is open,
  * and their child_stats to STATS_FD at the end. */
 extern const mmpt_role hs_roles[];

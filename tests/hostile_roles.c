@@ -306,22 +306,8 @@ static int role_unpinner(int argc, char **argv) {
     return 0;
 }
 
-/* commit_writer PATH: opens the pool and writes one frame, waiting at most
- * a second; 0 if the frame was written. (On POSIX the test forks this.) */
-static int role_commit_writer(int argc, char **argv) {
-    if (argc != 2) {
-        return 50;
-    }
-    mmpool *w = NULL;
-    int rc = mmpool_open(&w, argv[1], NULL);
-    rc = rc != 0 ? rc : mmpool_write(w, "x", 1, 1000);
-    mmpool_close(w);
-    return rc == 0 ? 0 : 1;
-}
-
 const mmpt_role hs_roles[] = {{"writer", role_writer},
                               {"reader", role_reader},
                               {"scribbler", role_scribbler},
                               {"unpinner", role_unpinner},
-                              {"commit_writer", role_commit_writer},
                               {NULL, NULL}};

@@ -13,8 +13,8 @@
 
 /* ---- single-kill roles (kill_roles.c) ---- */
 
-/* hold_read_loan, hold_write_loan, block_read and fork_holder, ended by
- * {NULL, NULL}. */
+/* hold_read_loan, hold_write_loan, block_read, hold_commit_lock and
+ * fork_holder, ended by {NULL, NULL}. */
 extern const mmpt_role kill_roles[];
 
 /* ---- kill storm (kill_storm.c) ---- */

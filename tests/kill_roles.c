@@ -72,6 +72,35 @@ static int role_block_read(int argc, char **argv) {
     return 33;
 }
 
+/* hold_commit_lock PATH FD: attaches, then puts its own entry index + 1 in
+ * the pool's commit lock (header offset 264), which is what a committer
+ * stopped between taking and releasing the lock leaves, says so on FD, and
+ * stays alive, its entry lock held, until killed. */
+static int role_hold_commit_lock(int argc, char **argv) {
+    CHILD_CHECK(argc == 3, 50);
+    int fd = arg_fd(argv[2]);
+    mmpool *p;
+    CHILD_RC(open_pool(&p, argv[1]), 0, 51);
+    mmpool_info info;
+    mmpool_handle_info h[MMPOOL_MAX_HANDLES];
+    CHILD_RC(mmpool_inspect(argv[1], &info, NULL, 0, h, MMPOOL_MAX_HANDLES), 0, 52);
+    uint32_t owner = 0;
+    for (uint32_t i = 0; i < MMPOOL_MAX_HANDLES; i++) {
+        if (h[i].in_use && h[i].alive && h[i].pid == (uint64_t)mmpt_self_id()) {
+            owner = i + 1;
+        }
+    }
+    CHILD_CHECK(owner != 0, 53);
+    FILE *fp = mmpt_fopen(argv[1], "r+b");
+    CHILD_CHECK(fp != NULL, 54);
+    CHILD_CHECK(fseek(fp, 264, SEEK_SET) == 0, 55);
+    CHILD_CHECK(fwrite(&owner, 1, sizeof owner, fp) == sizeof owner, 56);
+    CHILD_CHECK(fclose(fp) == 0, 57);
+    CHILD_CHECK(xp_write_full(fd, &owner, sizeof owner), 58);
+    xp_sleep_ms(REAP_MS);
+    return 59;
+}
+
 /* POSIX only: Windows has no fork(). */
 #ifndef _WIN32
 /* fork_holder PATH FD LIFE_FD: takes a read loan, then forks a grandchild
@@ -107,6 +136,7 @@ static int role_fork_holder(int argc, char **argv) {
 const mmpt_role kill_roles[] = {{"hold_read_loan", role_hold_read_loan},
                                 {"hold_write_loan", role_hold_write_loan},
                                 {"block_read", role_block_read},
+                                {"hold_commit_lock", role_hold_commit_lock},
 #ifndef _WIN32
                                 {"fork_holder", role_fork_holder},
 #endif

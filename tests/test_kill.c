@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@
  * notifier bumps just before its wake-up system call, and the mask of
  * handles waiting for a frame. */
 enum { FRAME_WORD_OFFSET = 320, READ_WAITERS_OFFSET = 324 };
+/* The commit lock: entry index + 1 of the committing handle, 0 = free. */
+enum { COMMIT_LOCK_OFFSET = 264 };
 
 /* ---- fixture ---- */
 
@@ -642,6 +645,138 @@ static void test_dead_waiter_registration_is_cleared(void **state) {
     assert_int_equal(header_word(st->path, FRAME_WORD_OFFSET), word);
 }
 
+/* ---- the commit lock ---- */
+
+/* A try call that meets a held commit lock reports it within this: a brief
+ * spin and one liveness check, never a wait for the holder. A generous
+ * bound for loaded machines and sanitizers, not a speed target. */
+enum { TRY_BOUND_MS = 100 };
+
+/* Starts hold_commit_lock; returns once the child holds the commit lock,
+ * with the lock's value in *owner. */
+static mmpt_proc start_commit_holder(xp *st, uint32_t *owner) {
+    int ready[2];
+    xp_pipe(st, ready, 1);
+    char fd_s[16];
+    mmpt_proc pid = XP_SPAWN(st, "hold_commit_lock", st->path, NUM(fd_s, ready[1]));
+    xp_close(st, &ready[1]);
+    assert_true(xp_read_full(ready[0], owner, sizeof *owner, READY_MS));
+    xp_close(st, &ready[0]);
+    assert_int_equal(header_word(st->path, COMMIT_LOCK_OFFSET), *owner);
+    return pid;
+}
+
+typedef struct interrupter {
+    mmpool *pool;
+    int delay_ms;
+} interrupter;
+
+static void *interrupt_later(void *arg) {
+    interrupter *it = arg;
+    ks_sleep_us((uint64_t)it->delay_ms * 1000u);
+    mmpool_interrupt(it->pool);
+    return NULL;
+}
+
+typedef struct timed_write {
+    mmpool *pool;
+    uint64_t key;
+    int timeout_ms;
+    int rc;
+    uint64_t done_ns;
+} timed_write;
+
+static void *write_in_thread(void *arg) {
+    timed_write *tw = arg;
+    tw->rc = xp_write_keyed(tw->pool, tw->key, tw->timeout_ms);
+    tw->done_ns = mmpool_now_ns();
+    return NULL;
+}
+
+static void test_live_commit_lock_holder_is_waited_for_never_robbed(void **state) {
+    kfx *k = *state;
+    xp *st = k->x;
+    mmpool *w = xp_create(st, KEYED_CAP, 4, MMPOOL_READ_LATEST);
+    mmpool *r = xp_open(st, st->path, MMPOOL_READ_FIFO);
+    ASSERT_RC(xp_write_keyed(w, 1, 0), 0);
+    uint32_t owner;
+    mmpt_proc pid = start_commit_holder(st, &owner);
+    /* Try mode: MMPOOL_EBUSY at once, every time; slots are free, so only
+     * the commit lock can be why. */
+    for (int i = 0; i < 20; i++) {
+        uint64_t t0 = mmpool_now_ns();
+        ASSERT_RC(xp_write_keyed(w, 2, 0), MMPOOL_EBUSY);
+        uint64_t took = mmpool_now_ns() - t0;
+        if (took >= TRY_BOUND_MS * MS_NS) {
+            fail_msg("try_write %d took %llu ms with the commit lock held", i,
+                     (unsigned long long)(took / MS_NS));
+        }
+    }
+    /* A timed write waits for the holder until its own timeout. */
+    uint64_t t0 = mmpool_now_ns();
+    ASSERT_RC(xp_write_keyed(w, 2, 250), MMPOOL_ETIMEDOUT);
+    xp_assert_timed_out_after(t0, 250);
+    /* A write waiting for ever, and a loan's commit (which has no timeout),
+     * both end with mmpool_interrupt. */
+    interrupter it = {.pool = w, .delay_ms = 100};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, &it), 0);
+    ASSERT_RC(xp_write_keyed(w, 2, MMPOOL_WAIT_FOREVER), MMPOOL_ECANCELED);
+    pthread_join(t, NULL);
+    void *data;
+    ASSERT_RC(mmpool_write_acquire(w, &data, NULL, 0), 0);
+    memset(data, 'x', 8);
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, &it), 0);
+    ASSERT_RC(mmpool_write_commit(w, 8), MMPOOL_ECANCELED);
+    pthread_join(t, NULL);
+    ASSERT_RC(mmpool_write_abort(w), MMPOOL_EINVAL); /* the failed commit ended the loan */
+    /* The lock was never taken: nothing was published, and the holder
+     * still holds it. */
+    mmpool_stats s;
+    ASSERT_RC(mmpool_stat(w, &s), 0);
+    assert_int_equal(s.last_seq, 1);
+    assert_int_equal(header_word(st->path, COMMIT_LOCK_OFFSET), owner);
+    expect_keyed(r, 1, 1);
+    ASSERT_RC(mmpool_try_read(r, NULL, 0, NULL), MMPOOL_EAGAIN);
+    /* A write sleeping on the lock when its holder dies: the dead holder
+     * wakes nobody, and the sleeper's slice finds it dead. */
+    timed_write tw = {.pool = w, .key = 2, .timeout_ms = BLOCK_MS};
+    assert_int_equal(pthread_create(&t, NULL, write_in_thread, &tw), 0);
+    ks_sleep_us(50000);
+    assert_int_equal(mmpt_kill(pid), 0);
+    uint64_t killed = mmpool_now_ns();
+    assert_int_equal(xp_reap(st, pid), KILLED);
+    pthread_join(t, NULL);
+    ASSERT_RC(tw.rc, 0);
+    assert_true(tw.done_ns - killed < 1000 * MS_NS);
+    /* Seqs went on from where they were: none given twice, none skipped. */
+    ASSERT_RC(xp_write_keyed(w, 3, 0), 0);
+    expect_keyed(r, 2, 2);
+    expect_keyed(r, 3, 3);
+    ASSERT_RC(mmpool_try_read(r, NULL, 0, NULL), MMPOOL_EAGAIN);
+}
+
+static void test_dead_commit_lock_holder_is_replaced_at_once(void **state) {
+    kfx *k = *state;
+    xp *st = k->x;
+    mmpool *w = xp_create(st, KEYED_CAP, 4, MMPOOL_READ_LATEST);
+    mmpool *r = xp_open(st, st->path, MMPOOL_READ_FIFO);
+    ASSERT_RC(xp_write_keyed(w, 1, 0), 0);
+    uint32_t owner;
+    mmpt_proc pid = start_commit_holder(st, &owner);
+    assert_int_equal(mmpt_kill(pid), 0);
+    assert_int_equal(xp_reap(st, pid), KILLED);
+    assert_int_equal(header_word(st->path, COMMIT_LOCK_OFFSET), owner); /* left behind */
+    /* Try mode, no slice, no flush: the writer finds the owner dead and
+     * takes the lock in the same call. */
+    uint64_t t0 = mmpool_now_ns();
+    ASSERT_RC(xp_write_keyed(w, 2, 0), 0);
+    assert_true(mmpool_now_ns() - t0 < TRY_BOUND_MS * MS_NS);
+    assert_int_equal(header_word(st->path, COMMIT_LOCK_OFFSET), 0);
+    expect_keyed(r, 1, 1);
+    expect_keyed(r, 2, 2);
+}
+
 /* POSIX only: Windows has no fork(). */
 #ifndef _WIN32
 static void test_parent_dead_with_forked_child_releases_loan(void **state) {
@@ -803,6 +938,8 @@ int main(int argc, char **argv) {
         KILL_TEST(test_dead_writer_loan_is_discarded),
         KILL_TEST(test_dead_waiter_registration_is_cleared),
         KILL_TEST(test_zombie_holder_counts_as_dead),
+        KILL_TEST(test_live_commit_lock_holder_is_waited_for_never_robbed),
+        KILL_TEST(test_dead_commit_lock_holder_is_replaced_at_once),
 #ifndef _WIN32
         KILL_TEST(test_parent_dead_with_forked_child_releases_loan),
         KILL_TEST(test_handle_used_after_fork_is_einval),

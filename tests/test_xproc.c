@@ -442,6 +442,45 @@ static void test_racing_writers_fill_empty_slots_before_overwriting(void **state
 
 /* ---- main ---- */
 
+enum { INSPECT_MS = 1500 };
+
+/* The last free entry of the table is taken and given back over and over
+ * while another process inspects the pool: looking at the table must never
+ * make an attach fail (on Windows, a look takes a lock for an instant), and
+ * must never see a live handle as dead. */
+static void test_inspection_never_makes_attach_fail(void **state) {
+    xp *st = *state;
+    mmpool *h[MMPOOL_MAX_HANDLES - 1];
+    h[0] = xp_create(st, 64, 2, MMPOOL_READ_LATEST);
+    for (int i = 1; i < MMPOOL_MAX_HANDLES - 1; i++) {
+        ASSERT_RC(mmpool_open(&h[i], st->path, NULL), 0);
+    }
+    char ms_s[24], alive_s[24];
+    mmpt_proc pid = XP_SPAWN(st, "inspector", st->path, NUM(ms_s, INSPECT_MS),
+                             NUM(alive_s, MMPOOL_MAX_HANDLES - 1));
+    unsigned rounds = 0, failed = 0;
+    int first_rc = 0;
+    for (uint64_t until = mmpool_now_ns() + INSPECT_MS * MS_NS; mmpool_now_ns() < until;) {
+        mmpool *last = NULL;
+        int rc = mmpool_open(&last, st->path, NULL);
+        if (rc != 0) {
+            failed++;
+            first_rc = first_rc != 0 ? first_rc : rc;
+        }
+        mmpool_close(last);
+        rounds++;
+    }
+    int status = xp_reap(st, pid);
+    for (int i = 1; i < MMPOOL_MAX_HANDLES - 1; i++) {
+        mmpool_close(h[i]);
+    }
+    if (failed != 0) {
+        fail_msg("%u of %u attaches failed during inspection, the first with %s", failed, rounds,
+                 mmpool_err_name(first_rc));
+    }
+    assert_int_equal(status, 0);
+}
+
 #define XP_TEST(f) cmocka_unit_test_setup_teardown(f, xp_setup, xp_teardown)
 
 int main(int argc, char **argv) {
@@ -465,6 +504,7 @@ int main(int argc, char **argv) {
         XP_TEST(test_read_loans_survive_writer_burst),
         XP_TEST(test_concurrent_create_yields_one_pool),
         XP_TEST(test_racing_writers_fill_empty_slots_before_overwriting),
+        XP_TEST(test_inspection_never_makes_attach_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

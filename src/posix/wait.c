@@ -22,12 +22,14 @@ int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t 
                            .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
     /* FUTEX_WAIT's timeout is relative, measured on CLOCK_MONOTONIC. */
     long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, &rel, NULL, 0);
-    if (rc != 0 && errno == ETIMEDOUT) {
-        return MMPOOL_ETIMEDOUT;
+    if (rc == 0 || errno == EAGAIN || errno == EINTR) {
+        /* EAGAIN (the word changed) and EINTR are wake-ups like any other:
+         * the caller checks its condition again. */
+        return 0;
     }
-    /* EAGAIN (the word changed) and EINTR are wake-ups like any other: the
-     * caller checks its condition again. */
-    return 0;
+    /* EFAULT, EINVAL, ENOSYS: the wait cannot work, and retrying would
+     * only spin. */
+    return errno == ETIMEDOUT ? MMPOOL_ETIMEDOUT : MMPOOL_ESYS;
 }
 
 void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries) {

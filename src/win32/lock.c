@@ -4,11 +4,21 @@
  * mandatory (ReadFile of a locked range fails), so the lock of byte B is
  * taken at MMP__WIN_LOCK_BASE + B: far past the end of any pool, where it
  * gets in the way of no read or write of the file's contents.
+ *
+ * Owners hold their bytes exclusively. Windows cannot ask whether a lock is
+ * held without trying to take it, so a test takes a shared lock for an
+ * instant: it fails exactly when an owner holds the byte, and an owner's
+ * try that fails meanwhile tells the test apart from an owner (a shared
+ * lock of its own succeeds) and tries again.
  */
 #include "mmpool.h"
 #include "win32.h"
 
 #define MMP__WIN_LOCK_BASE (UINT64_C(1) << 62)
+/* How long a try waits out tests of its byte in progress elsewhere: a test
+ * holds its shared lock for two system calls, so this is only reached if
+ * a tester stopped in between, or tests never pause. */
+#define MMP__WIN_TEST_WAIT_MS 200
 
 static OVERLAPPED at_byte(uint64_t byte) {
     uint64_t off = MMP__WIN_LOCK_BASE + byte;
@@ -26,11 +36,12 @@ static int held_at(const mmp__file *f, uint64_t byte) {
     return -1;
 }
 
-/* Takes the system's lock of byte on f's handle: 0, MMPOOL_EBUSY if
- * another handle holds it, or the translated error. */
+/* Takes the system's lock of byte on f's handle, exclusive or shared as
+ * flags say: 0, MMPOOL_EBUSY if another handle's lock is in the way, or the
+ * translated error. */
 static int lock_byte(mmp__file *f, uint64_t byte, DWORD flags) {
     OVERLAPPED o = at_byte(byte);
-    if (LockFileEx(f->h, LOCKFILE_EXCLUSIVE_LOCK | flags, 0, 1, 0, &o)) {
+    if (LockFileEx(f->h, flags, 0, 1, 0, &o)) {
         return 0;
     }
     DWORD err = GetLastError();
@@ -59,13 +70,40 @@ static int lock(mmp__file *f, uint64_t byte, DWORD flags) {
     return rc;
 }
 
+/* After an exclusive try failed: whether only shared locks, which are
+ * tests in progress, are in the way. A shared lock of our own is refused
+ * exactly when an owner holds the byte. */
+static bool only_tested(mmp__file *f, uint64_t byte) {
+    AcquireSRWLockExclusive(&f->held_lock);
+    bool tested = lock_byte(f, byte, LOCKFILE_FAIL_IMMEDIATELY) == 0;
+    if (tested) {
+        unlock_byte(f, byte);
+    }
+    ReleaseSRWLockExclusive(&f->held_lock);
+    return tested;
+}
+
 int mmp__lock_try(mmp__file *f, uint64_t byte) {
-    return lock(f, byte, LOCKFILE_FAIL_IMMEDIATELY);
+    ULONGLONG start = GetTickCount64();
+    for (unsigned round = 0;; round++) {
+        int rc = lock(f, byte, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY);
+        if (rc != MMPOOL_EBUSY || !only_tested(f, byte) ||
+            GetTickCount64() - start >= MMP__WIN_TEST_WAIT_MS) {
+            return rc;
+        }
+        /* A test holds the byte for an instant: let it finish. */
+        if (round < 16) {
+            SwitchToThread();
+        } else {
+            Sleep(1);
+        }
+    }
 }
 
 int mmp__lock_wait(mmp__file *f, uint64_t byte) {
-    /* The handle is synchronous: LockFileEx returns once the lock is ours. */
-    return lock(f, byte, 0);
+    /* The handle is synchronous: LockFileEx returns once the lock is ours
+     * (after any test in progress, which holds it for an instant). */
+    return lock(f, byte, LOCKFILE_EXCLUSIVE_LOCK);
 }
 
 void mmp__lock_release(mmp__file *f, uint64_t byte) {
@@ -81,10 +119,10 @@ void mmp__lock_release(mmp__file *f, uint64_t byte) {
 int mmp__lock_test(mmp__file *f, uint64_t byte) {
     AcquireSRWLockExclusive(&f->held_lock);
     int rc = 0;
-    /* Windows cannot ask who holds a lock without trying to take it: the
-     * lock is taken and given back at once. An owner that tries in that
-     * instant sees MMPOOL_EBUSY, as if the byte had been held a moment
-     * longer. Locks of f itself do not count. */
+    /* A shared lock, given back at once: refused exactly when an owner
+     * holds the byte exclusively. An owner trying in that instant sees a
+     * shared lock in its way and waits it out (mmp__lock_try). Locks of f
+     * itself do not count. */
     if (held_at(f, byte) < 0 && (rc = lock_byte(f, byte, LOCKFILE_FAIL_IMMEDIATELY)) == 0) {
         unlock_byte(f, byte);
     }

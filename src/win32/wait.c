@@ -36,19 +36,31 @@ HANDLE mmp__win_event(mmp__file *f, uint32_t entry) {
 
 int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t entry,
               int timeout_ms) {
-    HANDLE e = entry < MMP__WIN_ENTRIES ? mmp__win_event(f, entry) : NULL;
+    if (entry >= MMP__WIN_ENTRIES) {
+        return MMPOOL_EINVAL;
+    }
+    HANDLE e = mmp__win_event(f, entry);
     if (e == NULL) {
-        /* No event: poll, which the caller's loop turns into a slow wait. */
-        Sleep(timeout_ms > 0 ? 1 : 0);
-        return 0;
+        /* Nothing to sleep on (the name is taken by another kind of
+         * object, or access is denied): an error for the caller to report,
+         * not a poll that would look like a wait. */
+        return mmp__win_error(GetLastError());
     }
     /* acquire: pairs with the waker's release increment. The event is open
      * before this look, so a wake after it leaves the event set. */
     if (atomic_load_explicit(word, memory_order_acquire) != expected) {
         return 0;
     }
-    DWORD rc = WaitForSingleObject(e, (DWORD)timeout_ms);
-    return rc == WAIT_TIMEOUT ? MMPOOL_ETIMEDOUT : 0;
+    switch (WaitForSingleObject(e, (DWORD)timeout_ms)) {
+    case WAIT_OBJECT_0:
+        return 0;
+    case WAIT_TIMEOUT:
+        return MMPOOL_ETIMEDOUT;
+    case WAIT_FAILED:
+        return mmp__win_error(GetLastError());
+    default:
+        return MMPOOL_ESYS; /* WAIT_ABANDONED is for mutexes, not events */
+    }
 }
 
 void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries) {
