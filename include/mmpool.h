@@ -107,7 +107,8 @@ typedef struct mmpool_options {
     uint32_t slot_count;    /**< 1 to MMPOOL_MAX_SLOTS; 0 = take the existing pool's.
                                Creating needs this and slot_capacity non-zero */
     uint32_t flags;         /**< MMPOOL_CREATE, MMPOOL_EXCL */
-    uint32_t mode;          /**< permission bits (at most 07777) on create; 0 = 0600 */
+    uint32_t mode;          /**< permission bits on create, read and write bits only (within
+                                 0666; any of 07111 is MMPOOL_EINVAL); 0 = 0600 */
     uint32_t read_mode;     /**< MMPOOL_READ_LATEST or MMPOOL_READ_FIFO, for this handle */
     const char *format;     /**< optional payload description stored at create,
                                at most MMPOOL_FORMAT_MAX bytes, such as "bgr8 1920x1080";

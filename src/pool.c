@@ -12,6 +12,11 @@
  * removing the same path under it. */
 #define MMP__OPEN_RACES 16
 #define MMP__PATH_MAX 4096
+/* The permission bits a new pool may get: read and write, nothing else. A
+ * set-user-ID, set-group-ID or execute bit on a file that others may write
+ * through a mapping would let them plant a program that runs as its owner,
+ * and the sticky bit means nothing on a file. */
+#define MMP__MODE_BITS UINT32_C(0666)
 
 static int check_options(const mmpool_options *o) {
     for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++) {
@@ -28,7 +33,7 @@ static int check_options(const mmpool_options *o) {
     if (o->read_mode != MMPOOL_READ_LATEST && o->read_mode != MMPOOL_READ_FIFO) {
         return MMPOOL_EINVAL;
     }
-    if ((o->mode & ~UINT32_C(07777)) != 0) {
+    if ((o->mode & ~MMP__MODE_BITS) != 0) {
         return MMPOOL_EINVAL;
     }
     if (o->format != NULL && strlen(o->format) > MMPOOL_FORMAT_MAX) {
