@@ -108,7 +108,9 @@ typedef struct mmpool_options {
                                Creating needs this and slot_capacity non-zero */
     uint32_t flags;         /**< MMPOOL_CREATE, MMPOOL_EXCL */
     uint32_t mode;          /**< permission bits on create, read and write bits only (within
-                                 0666; any of 07111 is MMPOOL_EINVAL); 0 = 0600 */
+                                 0666; any of 07111 is MMPOOL_EINVAL), never read without
+                                 write for group or others (0640, 0644: MMPOOL_EINVAL;
+                                 readers need write access); 0 = 0600 */
     uint32_t read_mode;     /**< MMPOOL_READ_LATEST or MMPOOL_READ_FIFO, for this handle */
     const char *format;     /**< optional payload description stored at create,
                                at most MMPOOL_FORMAT_MAX bytes, such as "bgr8 1920x1080";
@@ -153,6 +155,8 @@ typedef struct mmpool_stats {
  * NULL adopts an existing pool with the default read mode. On success *out
  * is a new handle; on failure *out is NULL and nothing is left behind.
  * MMPOOL_ETOOMANY if MMPOOL_MAX_HANDLES handles are attached already.
+ * MMPOOL_EACCES if the file may not be opened for reading and writing, or
+ * if its mode lets group or others read it without writing it.
  */
 MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts);
 /** Closes a handle; aborts its write loan and releases its read loans, whose

@@ -86,6 +86,26 @@ int mmp__file_is_at(mmp__file *f, const char *path);
 /* Removes the name path. MMPOOL_ENOENT if it is already gone. */
 int mmp__path_remove(const char *path);
 
+/* What the core's access rules need to know about a pool file and its
+ * directory (docs/guide.md, "Permissions across users"). */
+typedef struct mmp__file_access {
+    uint64_t owner;  /* the file's owner: a uid; on Windows the last
+                        sub-authority (RID) of the owner's SID */
+    uint32_t mode;   /* permission bits, as in opts.mode; 0600 where the
+                        platform has none (Windows: ACLs) */
+    bool mine;       /* the owner is the caller's effective user */
+    bool dir_owner;  /* the owner also owns the file's directory */
+    bool shared_dir; /* anybody may add files to the directory but only
+                        their owners remove them: world-writable and
+                        sticky, as /dev/shm and /tmp */
+} mmp__file_access;
+
+/*
+ * Fills *out for f, which mmp__file_open opened or mmp__file_link named;
+ * the directory is the one of the path it was opened or named at.
+ */
+int mmp__file_access_get(mmp__file *f, mmp__file_access *out);
+
 /*
  * Advisory lock of one byte of the file, owned by this open file (not by
  * the process), released by the kernel when the file is closed or the

@@ -18,6 +18,16 @@
  * and the sticky bit means nothing on a file. */
 #define MMP__MODE_BITS UINT32_C(0666)
 
+/* Whether mode lets group or others read the file without writing it.
+ * Whoever can open a pool file, even only for reading, can take read locks
+ * on its bytes, and a held entry lock means a live handle: such a user
+ * could fill the handle table, stall mmpool_unlink and keep a dead
+ * reader's slots held for ever. Readers need write access anyway (pins
+ * live in the file), so such a grant serves nobody, and it is refused. */
+static bool grants_read_only(uint32_t mode) {
+    return ((mode & 040) != 0 && (mode & 020) == 0) || ((mode & 04) != 0 && (mode & 02) == 0);
+}
+
 static int check_options(const mmpool_options *o) {
     for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++) {
         if (o->reserved[i] != 0) {
@@ -33,11 +43,26 @@ static int check_options(const mmpool_options *o) {
     if (o->read_mode != MMPOOL_READ_LATEST && o->read_mode != MMPOOL_READ_FIFO) {
         return MMPOOL_EINVAL;
     }
-    if ((o->mode & ~MMP__MODE_BITS) != 0) {
+    if ((o->mode & ~MMP__MODE_BITS) != 0 || grants_read_only(o->mode)) {
         return MMPOOL_EINVAL;
     }
     if (o->format != NULL && strlen(o->format) > MMPOOL_FORMAT_MAX) {
         return MMPOOL_EINVAL;
+    }
+    return 0;
+}
+
+/* The rules an existing pool file must meet before a handle attaches to
+ * it (docs/guide.md, "Permissions across users"). */
+static int check_access(mmp__file *f) {
+    mmp__file_access a;
+    int rc = mmp__file_access_get(f, &a);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Its permissions were changed after creation (see grants_read_only). */
+    if (grants_read_only(a.mode)) {
+        return MMPOOL_EACCES;
     }
     return 0;
 }
@@ -192,6 +217,9 @@ static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
     }
     if (rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
         rc = MMPOOL_EEXIST;
+    }
+    if (rc == 0) {
+        rc = check_access(f);
     }
     if (rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
                     (o->slot_count != 0 && o->slot_count != g.count))) {
