@@ -157,6 +157,9 @@ typedef struct mmpool_stats {
  * MMPOOL_ETOOMANY if MMPOOL_MAX_HANDLES handles are attached already.
  * MMPOOL_EACCES if the file may not be opened for reading and writing, or
  * if its mode lets group or others read it without writing it.
+ * MMPOOL_EBUSY, with nothing changed, if a retired pool is at the path and
+ * another process holds its path lock for 2 s (no call without a timeout
+ * waits longer than that for another process).
  */
 MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts);
 /** Closes a handle; aborts its write loan and releases its read loans, whose
@@ -164,7 +167,8 @@ MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options 
 MMPOOL_API void mmpool_close(mmpool *pool);
 /** Marks the pool retired (handles still on it get MMPOOL_ESTALE), then
  * removes the path. A file that is not a pool: MMPOOL_EFORMAT, nothing
- * removed. */
+ * removed. MMPOOL_EBUSY, with nothing changed, if another process holds
+ * the pool's path lock for 2 s. */
 MMPOOL_API int mmpool_unlink(const char *path);
 /** Drops every frame that no handle holds. Seqs keep counting. */
 MMPOOL_API int mmpool_flush(mmpool *pool);

@@ -109,11 +109,12 @@ int mmp__file_access_get(mmp__file *f, mmp__file_access *out);
 /*
  * Advisory lock of one byte of the file, owned by this open file (not by
  * the process), released by the kernel when the file is closed or the
- * process dies. try: 0 taken, MMPOOL_EBUSY if another open file holds it.
- * wait: blocks until taken. Locks of the same open file do not conflict.
+ * process dies: 0 taken, MMPOOL_EBUSY if another open file holds it. Never
+ * blocks: a caller that must wait polls, so that another process holding
+ * the lock can never keep it waiting for longer than it chooses. Locks of
+ * the same open file do not conflict.
  */
 int mmp__lock_try(mmp__file *f, uint64_t byte);
-int mmp__lock_wait(mmp__file *f, uint64_t byte);
 void mmp__lock_release(mmp__file *f, uint64_t byte);
 /*
  * Whether another open file holds the lock of byte: 0 if no other open file
@@ -151,5 +152,8 @@ uint64_t mmp__process_id(void);
 uint64_t mmp__process_start(void);
 /* Gives up the processor for a moment (spinning on a contended lock). */
 void mmp__yield(void);
+/* Sleeps ms (>= 0) milliseconds, through signals (polling a lock held by
+ * another process). */
+void mmp__sleep_ms(int ms);
 
 #endif /* MMP_PLATFORM_H */

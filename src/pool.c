@@ -12,6 +12,13 @@
  * removing the same path under it. */
 #define MMP__OPEN_RACES 16
 #define MMP__PATH_MAX 4096
+/* Longest that a call without a timeout (opening, unlinking) waits for
+ * another process, here for the path lock, before MMPOOL_EBUSY: removing
+ * a path under the lock takes microseconds, so a holder past this is stuck
+ * or hostile. */
+#define MMP__BLOCK_MS 2000
+/* Longest pause between two tries of a lock held by another process. */
+#define MMP__POLL_MAX_MS 16
 /* The permission bits a new pool may get: read and write, nothing else. A
  * set-user-ID, set-group-ID or execute bit on a file that others may write
  * through a mapping would let them plant a program that runs as its owner,
@@ -71,12 +78,27 @@ static bool is_retired(mmp__header *h) {
     return atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
 }
 
+/* Takes the path lock of f, waiting at most MMP__BLOCK_MS for another
+ * process to let go of it: MMPOOL_EBUSY then, and nothing was changed. */
+static int path_lock(mmp__file *f) {
+    uint64_t deadline = mmp__monotonic_ns() + (uint64_t)MMP__BLOCK_MS * 1000000u;
+    int pause_ms = 1;
+    for (;;) {
+        int rc = mmp__lock_try(f, MMP__PATH_LOCK_BYTE);
+        if (rc != MMPOOL_EBUSY || mmp__monotonic_ns() >= deadline) {
+            return rc;
+        }
+        mmp__sleep_ms(pause_ms);
+        pause_ms = pause_ms < MMP__POLL_MAX_MS ? pause_ms * 2 : MMP__POLL_MAX_MS;
+    }
+}
+
 /* Removes path if it still names f, under the path lock of f, so that two
  * processes replacing or unlinking the same pool cannot remove a newer pool
  * that took its place. mapped: the header, when the retired flag is to be
  * set first (mmpool_unlink). */
 static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
-    int rc = mmp__lock_wait(f, MMP__PATH_LOCK_BYTE);
+    int rc = path_lock(f);
     if (rc != 0) {
         return rc;
     }

@@ -19,7 +19,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifndef _WIN32
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -47,6 +50,61 @@ static int open_close(const char *path, const mmpool_options *o) {
 /* Adopts the pool at path and closes the handle again. */
 static int adopt(const char *path) {
     return open_close(path, NULL);
+}
+
+/* Offset of the retired field (docs/format.md). */
+#define OFF_RETIRED 268
+/* The exit status of a child role that reports the mmpool code rc. */
+#define EXIT_OF(rc) (-(rc))
+/* Longest a call without a timeout may wait for another process, and the
+ * slack allowed on top for starting and reaping a child that makes it. */
+#define BLOCK_MS 2000
+#define SLACK_MS 2000
+
+/* The retired field of the pool file at path: 1 once retired. */
+static uint32_t retired_field(const char *path) {
+    FILE *fp = mmpt_fopen(path, "rb");
+    assert_non_null(fp);
+    uint32_t v = 0;
+    assert_int_equal(fseek(fp, OFF_RETIRED, SEEK_SET), 0);
+    assert_int_equal(fread(&v, sizeof v, 1, fp), 1);
+    fclose(fp);
+    return v;
+}
+
+/* Marks the pool at path retired, as an unlinker that died between
+ * retiring and removing it leaves it. */
+static void set_retired(const char *path) {
+    FILE *fp = mmpt_fopen(path, "r+b");
+    assert_non_null(fp);
+    uint32_t one = 1;
+    assert_int_equal(fseek(fp, OFF_RETIRED, SEEK_SET), 0);
+    assert_int_equal(fwrite(&one, sizeof one, 1, fp), 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Starts child role, which gets the write end of a pipe as its last
+ * argument, and returns once it has written a byte to it. */
+static mmpt_proc start_ready(xp *st, const char *role, const char *path) {
+    int fds[2];
+    char fd[16];
+    xp_pipe(st, fds, 1);
+    mmpt_proc child = XP_SPAWN(st, role, path, NUM(fd, fds[1]));
+    xp_close(st, &fds[1]);
+    char c;
+    assert_true(xp_read_full(fds[0], &c, 1, READY_MS));
+    xp_close(st, &fds[0]);
+    return child;
+}
+
+/* Runs child role on path and returns its exit status; *ms is how long it
+ * took, start and reaping included. A child that runs for 10 s is killed
+ * (status -1). */
+static int run_role(const char *role, const char *path, uint64_t *ms) {
+    uint64_t t0 = mmpool_now_ns();
+    int status = mmpt_reap(mmpt_spawn(role, path, (const char *)NULL), 10000);
+    *ms = (mmpool_now_ns() - t0) / MS_NS;
+    return status;
 }
 
 /* POSIX only: other users, through fork() and setuid as root. */
@@ -201,9 +259,80 @@ static void test_read_only_user_cannot_disable_pool(void **state) {
 }
 #endif
 
+/* ---- calls without a timeout ---- */
+
+static void test_path_lock_holder_delays_open_and_unlink_at_most_2_s(void **state) {
+    xp *st = *state;
+    /* A retired pool at the name: a creator must take its path lock to
+     * replace it, and so must an unlinker to remove it. */
+    mmpool_options o = create_opts(0);
+    assert_int_equal(open_close(st->path, &o), MMPOOL_OK);
+    set_retired(st->path);
+    mmpt_proc locker = start_ready(st, "path_locker", st->path);
+    const char *const roles[] = {"create_once", "unlink_once"};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        uint64_t ms;
+        int status = run_role(roles[i], st->path, &ms);
+        if (status != EXIT_OF(MMPOOL_EBUSY) || ms > BLOCK_MS + SLACK_MS) {
+            fail_msg("%s: exit status %d after %llu ms, want %d within %d ms", roles[i], status,
+                     (unsigned long long)ms, EXIT_OF(MMPOOL_EBUSY), BLOCK_MS + SLACK_MS);
+        }
+        /* Nothing changed: the retired pool is still there. */
+        assert_int_equal(retired_field(st->path), 1);
+    }
+    assert_int_equal(mmpt_kill(locker), 0);
+    assert_int_equal(xp_reap(st, locker), MMPT_KILLED);
+    assert_int_equal(open_close(st->path, &o), MMPOOL_OK); /* replaced now */
+    assert_int_equal(retired_field(st->path), 0);
+    assert_int_equal(adopt(st->path), MMPOOL_OK);
+}
+
 /* ---- child roles ---- */
 
-static const mmpt_role roles[] = {{NULL, NULL}};
+/* path_locker PATH READY_FD: takes the path lock (byte 384) of the file at
+ * path the way the library does, reports on READY_FD, holds it until
+ * killed. */
+static int role_path_locker(int argc, char **argv) {
+    CHILD_CHECK(argc == 3, 2);
+#ifdef _WIN32
+    /* The library locks byte B at 2^62 + B (src/win32/lock.c). */
+    HANDLE h = CreateFileA(argv[1], GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, 0, NULL);
+    CHILD_CHECK(h != INVALID_HANDLE_VALUE, 3);
+    OVERLAPPED at = {.Offset = 384, .OffsetHigh = UINT32_C(1) << 30};
+    CHILD_CHECK(LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &at),
+                4);
+#else
+    int fd = open(argv[1], O_RDWR | O_CLOEXEC);
+    CHILD_CHECK(fd >= 0, 3);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 384, .l_len = 1};
+    CHILD_CHECK(fcntl(fd, F_OFD_SETLK, &fl) == 0, 4);
+#endif
+    CHILD_CHECK(xp_write_full(atoi(argv[2]), "L", 1), 5);
+    for (;;) {
+        mmpt_sleep_ms(1000);
+    }
+}
+
+/* create_once PATH: exit status EXIT_OF(what mmpool_open with
+ * MMPOOL_CREATE returns). */
+static int role_create_once(int argc, char **argv) {
+    CHILD_CHECK(argc == 2, 20);
+    mmpool_options o = create_opts(0);
+    return EXIT_OF(open_close(argv[1], &o));
+}
+
+/* unlink_once PATH: exit status EXIT_OF(what mmpool_unlink returns). */
+static int role_unlink_once(int argc, char **argv) {
+    CHILD_CHECK(argc == 2, 20);
+    return EXIT_OF(mmpool_unlink(argv[1]));
+}
+
+static const mmpt_role roles[] = {{"path_locker", role_path_locker},
+                                  {"create_once", role_create_once},
+                                  {"unlink_once", role_unlink_once},
+                                  {NULL, NULL}};
 
 /* ---- main ---- */
 
@@ -223,6 +352,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_read_only_user_cannot_disable_pool, xp_setup,
                                         xp_teardown),
 #endif
+        cmocka_unit_test_setup_teardown(test_path_lock_holder_delays_open_and_unlink_at_most_2_s,
+                                        xp_setup, xp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

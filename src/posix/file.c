@@ -324,16 +324,6 @@ int mmp__lock_try(mmp__file *f, uint64_t byte) {
     return errno == EAGAIN || errno == EACCES ? MMPOOL_EBUSY : mmp__from_errno(errno);
 }
 
-int mmp__lock_wait(mmp__file *f, uint64_t byte) {
-    struct flock fl;
-    while (lock_op(f, F_OFD_SETLKW, F_WRLCK, byte, &fl) != 0) {
-        if (errno != EINTR) {
-            return mmp__from_errno(errno);
-        }
-    }
-    return 0;
-}
-
 int mmp__lock_test(mmp__file *f, uint64_t byte) {
     /* F_OFD_GETLK reports a conflicting lock of any other open file
      * description, also one in this process, and places nothing. */

@@ -63,11 +63,6 @@ int mmp__lock_try(mmp__file *f, uint64_t byte) {
     return lock(f, byte, LOCKFILE_FAIL_IMMEDIATELY);
 }
 
-int mmp__lock_wait(mmp__file *f, uint64_t byte) {
-    /* The handle is synchronous: LockFileEx returns once the lock is ours. */
-    return lock(f, byte, 0);
-}
-
 void mmp__lock_release(mmp__file *f, uint64_t byte) {
     AcquireSRWLockExclusive(&f->held_lock);
     int i = held_at(f, byte);
