@@ -86,6 +86,15 @@ int mmp__file_is_at(mmp__file *f, const char *path);
 /* Removes the name path. MMPOOL_ENOENT if it is already gone. */
 int mmp__path_remove(const char *path);
 
+/*
+ * Renames path, if it names f, to a new name in the same directory that no
+ * other process uses, never replacing anything, and writes that name into
+ * out (cap bytes). Needs the same rights as removing path. On failure path
+ * is unchanged: MMPOOL_ENOENT if it does not name f (it is gone, or another
+ * file took its place), MMPOOL_EACCES if removing it is not allowed.
+ */
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap);
+
 /* What the core's access rules need to know about a pool file and its
  * directory (docs/guide.md, "Permissions across users"). */
 typedef struct mmp__file_access {

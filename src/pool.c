@@ -93,34 +93,45 @@ static int path_lock(mmp__file *f) {
     }
 }
 
-/* Removes path if it still names f, under the path lock of f, so that two
- * processes replacing or unlinking the same pool cannot remove a newer pool
- * that took its place. mapped: the header, when the retired flag is to be
- * set first (mmpool_unlink). */
-static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
+/* Removes path if it still names f, a retired pool, under the path lock of
+ * f, so that two processes replacing or unlinking the same pool cannot
+ * remove a newer pool that took its place. */
+static int remove_retired(mmp__file *f, const char *path) {
     int rc = path_lock(f);
     if (rc != 0) {
         return rc;
     }
     rc = mmp__file_is_at(f, path);
     if (rc == 1) {
-        if (mapped != NULL) {
-            /* Every handle on the pool sees ESTALE from now on; sleepers
-             * are woken so they look. */
-            atomic_store(&mapped->retired, 1);
-            atomic_fetch_add(&mapped->frame_word, 1);
-            atomic_fetch_add(&mapped->slot_word, 1);
-            mmp__wake_all(f, &mapped->frame_word, UINT32_MAX);
-            mmp__wake_all(f, &mapped->slot_word, UINT32_MAX);
-        }
         rc = mmp__path_remove(path);
-        if (rc != 0 && mapped != NULL) {
-            /* Not allowed to remove it (say, a sticky directory): the pool
-             * stays, so it must stay usable. */
-            atomic_store(&mapped->retired, 0);
-        }
     } else if (rc == 0) {
         rc = MMPOOL_ENOENT; /* someone else removed or replaced it */
+    }
+    mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
+    return rc;
+}
+
+/* Removes the pool at path, which f has open with its header mapped at hdr,
+ * in an order that a refusal cannot disturb: under the path lock, the name
+ * is first moved aside to a private one, the one step that needs the right
+ * to remove it; only then is the pool retired and are its sleepers woken;
+ * the private name goes last. */
+static int unlink_pool(mmp__file *f, const char *path, mmp__header *hdr) {
+    int rc = path_lock(f);
+    if (rc != 0) {
+        return rc;
+    }
+    char aside[MMP__PATH_MAX];
+    rc = mmp__file_move_aside(f, path, aside, sizeof aside);
+    if (rc == 0) {
+        /* Every handle on the pool sees ESTALE from now on; sleepers are
+         * woken so they look. */
+        atomic_store(&hdr->retired, 1);
+        atomic_fetch_add(&hdr->frame_word, 1);
+        atomic_fetch_add(&hdr->slot_word, 1);
+        mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
+        mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+        rc = mmp__path_remove(aside);
     }
     mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
     return rc;
@@ -284,7 +295,7 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
                 return rc;
             }
             /* A retired pool counts as absent; CREATE replaces it. */
-            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_path(f, full, NULL) : MMPOOL_ENOENT;
+            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_retired(f, full) : MMPOOL_ENOENT;
             mmp__file_close(f);
             if (rc == MMPOOL_ENOENT && (o->flags & MMPOOL_CREATE) != 0) {
                 rc = 0; /* another process removed it first */
@@ -384,7 +395,7 @@ int mmpool_unlink(const char *path) {
     void *base = NULL;
     rc = mmp__file_map(f, MMP__HEADER_SIZE, &base);
     if (rc == 0) {
-        rc = remove_path(f, full, base);
+        rc = unlink_pool(f, full, base);
         mmp__file_unmap(f, base, MMP__HEADER_SIZE);
     }
     mmp__file_close(f);

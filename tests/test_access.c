@@ -25,6 +25,7 @@
 #else
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #endif
@@ -125,6 +126,22 @@ static bool can_become_others(void) {
 /* In a forked child: become uid, with primary group gid and no others. */
 static bool become(uid_t uid, gid_t gid) {
     return setgroups(0, NULL) == 0 && setgid(gid) == 0 && setuid(uid) == 0;
+}
+
+/* Runs fn(path) in a forked child as uid and gid, and returns what fn
+ * returned (an mmpool code). */
+static int as_user(uid_t uid, gid_t gid, int (*fn)(const char *path), const char *path) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        _exit(become(uid, gid) ? -fn(path) : 100);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 100);
+    return -WEXITSTATUS(status);
 }
 
 /* Starts a child that, as uid and gid, opens the file at path read-only and
@@ -259,6 +276,63 @@ static void test_read_only_user_cannot_disable_pool(void **state) {
 }
 #endif
 
+/* ---- removing ---- */
+
+#ifndef _WIN32
+/* A read that blocks until a frame comes, in a thread of its own. */
+typedef struct blocked_read {
+    mmpool *pool;
+    int rc;
+    char buf[64];
+    mmpool_frame frame;
+} blocked_read;
+
+static void *read_blocking(void *arg) {
+    blocked_read *r = arg;
+    r->rc = mmpool_read(r->pool, r->buf, sizeof r->buf, &r->frame, BLOCK_MS * 5);
+    return NULL;
+}
+
+static void test_refused_unlink_changes_nothing(void **state) {
+    xp *st = *state;
+    if (!can_become_others()) {
+        skip();
+    }
+    /* In the sticky /dev/shm, another user who may use a 0666 pool, or a
+     * group member of a 0660 pool, may not remove it. */
+    const uint32_t modes[] = {0666, 0660};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        mmpool_options o = create_opts(modes[i]);
+        mmpool *writer = xp_open_opts(st, st->path, &o);
+        assert_int_equal(chown(st->path, 0, OTHER_GID), 0);
+        blocked_read r = {.pool = xp_open(st, st->path, MMPOOL_READ_LATEST)};
+        pthread_t reader;
+        assert_int_equal(pthread_create(&reader, NULL, read_blocking, &r), 0);
+        void *loan;
+        assert_int_equal(mmpool_write_acquire(writer, &loan, NULL, 0), MMPOOL_OK);
+        xp_sleep_ms(100); /* the reader is asleep by now */
+        for (int k = 0; k < 5; k++) {
+            ASSERT_RC(as_user(OTHER_UID, OTHER_GID, mmpool_unlink, st->path), MMPOOL_EACCES);
+        }
+        /* The loan in flight commits, and the sleeping reader gets it. */
+        memcpy(loan, "kept", 4);
+        ASSERT_RC(mmpool_write_commit(writer, 4), MMPOOL_OK);
+        assert_int_equal(pthread_join(reader, NULL), 0);
+        ASSERT_RC(r.rc, MMPOOL_OK);
+        assert_memory_equal(r.buf, "kept", 4);
+        /* A writer that opens the name again finds the same pool. */
+        mmpool *again = xp_open_opts(st, st->path, &o);
+        ASSERT_RC(mmpool_try_write(again, "same", 4), MMPOOL_OK);
+        ASSERT_RC(mmpool_try_read(r.pool, r.buf, sizeof r.buf, &r.frame), MMPOOL_OK);
+        assert_memory_equal(r.buf, "same", 4);
+        xp_close_pool(st, again);
+        xp_close_pool(st, r.pool);
+        xp_close_pool(st, writer);
+        assert_int_equal(mmpool_unlink(st->path), MMPOOL_OK);
+    }
+}
+#endif
+
 /* ---- calls without a timeout ---- */
 
 static void test_path_lock_holder_delays_open_and_unlink_at_most_2_s(void **state) {
@@ -351,6 +425,7 @@ int main(int argc, char **argv) {
                                         xp_setup, xp_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_user_cannot_disable_pool, xp_setup,
                                         xp_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_unlink_changes_nothing, xp_setup, xp_teardown),
 #endif
         cmocka_unit_test_setup_teardown(test_path_lock_holder_delays_open_and_unlink_at_most_2_s,
                                         xp_setup, xp_teardown),

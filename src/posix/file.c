@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmpool.h"
@@ -241,6 +243,59 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
 
 int mmp__path_remove(const char *path) {
     return unlink(path) == 0 ? 0 : mmp__from_errno(errno);
+}
+
+/* Renames from to to unless to exists. */
+static int rename_new(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        return mmp__from_errno(errno);
+    }
+    /* A file system without RENAME_NOREPLACE: link never replaces either. */
+    if (link(from, to) != 0) {
+        return mmp__from_errno(errno);
+    }
+    if (unlink(from) != 0) {
+        int err = errno;
+        unlink(to);
+        return mmp__from_errno(err);
+    }
+    return 0;
+}
+
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap) {
+    static _Atomic unsigned counter;
+    char dir[4096];
+    int rc = mmp__dir_of(dir, sizeof dir, path);
+    for (int attempt = 0; rc == 0 && attempt < 16; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int n = snprintf(out, cap, "%s/.mmpool-gone-%ld-%u-%ld", dir, (long)getpid(),
+                         atomic_fetch_add(&counter, 1), (long)ts.tv_nsec);
+        if (n < 0 || (size_t)n >= cap) {
+            return MMPOOL_EINVAL;
+        }
+        rc = mmp__file_is_at(f, path);
+        if (rc == 1) {
+            rc = rename_new(path, out);
+        } else if (rc == 0) {
+            rc = MMPOOL_ENOENT;
+        }
+        if (rc == MMPOOL_EEXIST) {
+            rc = 0; /* somebody else's name: try another */
+            continue;
+        }
+        if (rc == 0 && mmp__file_is_at(f, out) != 1) {
+            /* Between the check and the rename another file took path (its
+             * name was removed without the path lock): it goes back. */
+            rename_new(out, path);
+            rc = MMPOOL_ENOENT;
+        }
+        return rc;
+    }
+    return rc != 0 ? rc : MMPOOL_EEXIST;
 }
 
 /* ---- size and mapping ---- */

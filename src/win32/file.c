@@ -524,6 +524,28 @@ int mmp__path_remove(const char *path) {
     return rc;
 }
 
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap) {
+    HANDLE h;
+    int rc = open_name(path, DELETE | FILE_READ_ATTRIBUTES, &h);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Renamed through a handle on the very file checked: no other file
+     * that takes the name meanwhile can be moved by mistake. A removed
+     * pool's name, so that a user that closes it last deletes it. */
+    char tmp[MMP__TEMP_MAX];
+    if (!same_file(f, h)) {
+        rc = MMPOOL_ENOENT;
+    } else if ((rc = temp_name(path, MMP__GONE_PREFIX, tmp, sizeof tmp)) == 0) {
+        rc = strlen(tmp) < cap ? rename_handle(h, tmp) : MMPOOL_EINVAL;
+    }
+    CloseHandle(h);
+    if (rc == 0) {
+        memcpy(out, tmp, strlen(tmp) + 1);
+    }
+    return rc;
+}
+
 /* ---- size and mapping ---- */
 
 int mmp__file_size(mmp__file *f, uint64_t *size) {
