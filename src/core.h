@@ -34,6 +34,8 @@ struct mmpool {
     uint64_t pin;    /* 1 << index: our bit in slot state words */
     uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
     uint32_t read_mode;
+    uint64_t owner;        /* the file's owner at open, for mmpool_stat */
+    bool created;          /* this handle created the pool */
     uint64_t cursor;       /* seq of the last frame this handle returned */
     int64_t write_slot;    /* slot of our write loan, -1 if none */
     uint64_t *loans;       /* per slot: seq of our read loan there, 0 = none */

@@ -41,7 +41,7 @@ static int check_options(const mmpool_options *o) {
             return MMPOOL_EINVAL;
         }
     }
-    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL)) != 0) {
+    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL | MMPOOL_ANY_OWNER)) != 0) {
         return MMPOOL_EINVAL;
     }
     if ((o->flags & MMPOOL_EXCL) != 0 && (o->flags & MMPOOL_CREATE) == 0) {
@@ -60,8 +60,8 @@ static int check_options(const mmpool_options *o) {
 }
 
 /* The rules an existing pool file must meet before a handle attaches to
- * it (docs/guide.md, "Permissions across users"). */
-static int check_access(mmp__file *f) {
+ * it (docs/guide.md, "Permissions across users"); *owner is its owner. */
+static int check_access(mmp__file *f, uint32_t flags, uint64_t *owner) {
     mmp__file_access a;
     int rc = mmp__file_access_get(f, &a);
     if (rc != 0) {
@@ -71,6 +71,14 @@ static int check_access(mmp__file *f) {
     if (grants_read_only(a.mode)) {
         return MMPOOL_EACCES;
     }
+    /* Anybody may put a file at a name in a world-writable sticky directory
+     * first and then read and forge the frames of whoever opens it (and cut
+     * the file short under them): the rule the kernel applies to O_CREAT
+     * there (fs.protected_regular), to opens of any kind. */
+    if (a.shared_dir && !a.mine && !a.dir_owner && (flags & MMPOOL_ANY_OWNER) == 0) {
+        return MMPOOL_EACCES;
+    }
+    *owner = a.owner;
     return 0;
 }
 
@@ -186,7 +194,7 @@ static int attach(mmpool *p) {
 /* Builds the handle around an open, mapped, checked file. Takes ownership
  * of f and the mapping, also on failure. */
 static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g,
-                  const char *format, uint32_t read_mode) {
+                  const char *format, uint32_t read_mode, uint64_t owner, bool created) {
     mmpool *p = calloc(1, sizeof *p);
     uint64_t *loans = calloc(g->count, sizeof *loans);
     if (p == NULL || loans == NULL) {
@@ -199,6 +207,8 @@ static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g
     p->file = f;
     p->loans = loans;
     p->read_mode = read_mode;
+    p->owner = owner;
+    p->created = created;
     p->write_slot = -1;
     set_pointers(p, base, g);
     /* format is NUL-terminated within 64 bytes (checked or built by us). */
@@ -251,8 +261,9 @@ static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
     if (rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
         rc = MMPOOL_EEXIST;
     }
+    uint64_t owner = 0;
     if (rc == 0) {
-        rc = check_access(f);
+        rc = check_access(f, o->flags, &owner);
     }
     if (rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
                     (o->slot_count != 0 && o->slot_count != g.count))) {
@@ -271,7 +282,7 @@ static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
         mmp__file_close(f);
         return rc;
     }
-    return finish(out, f, base, &g, h.format, o->read_mode);
+    return finish(out, f, base, &g, h.format, o->read_mode, owner, false);
 }
 
 int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
@@ -307,12 +318,21 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
         }
         void *base = NULL;
         mmp__geometry g;
+        mmp__file_access made;
         rc = create_new(full, o, &f, &base, &g);
+        if (rc == 0) {
+            rc = mmp__file_access_get(f, &made);
+            if (rc != 0) {
+                mmp__file_unmap(f, base, g.file_size);
+                mmp__file_close(f);
+            }
+        }
         mmpool *p = NULL;
         if (rc == 0) {
             /* Attach before the file gets its name: a failure then leaves
              * nothing behind. */
-            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode);
+            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode,
+                        made.owner, true);
         }
         if (rc == 0) {
             rc = mmp__file_link(p->file, full);
@@ -457,5 +477,7 @@ int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
     out->read_mode = pool->read_mode;
     out->last_seq = atomic_load_explicit(&pool->hdr->last_seq, memory_order_acquire);
     memcpy(out->format, pool->format, sizeof out->format);
+    out->owner = pool->owner;
+    out->created = pool->created ? 1 : 0;
     return 0;
 }

@@ -276,6 +276,94 @@ static void test_read_only_user_cannot_disable_pool(void **state) {
 }
 #endif
 
+/* ---- owners ---- */
+
+static void test_stats_tell_owner_and_creator(void **state) {
+    xp *st = *state;
+    mmpool_options o = create_opts(0);
+    mmpool *creator = xp_open_opts(st, st->path, &o);
+    mmpool *opener = xp_open_opts(st, st->path, &o); /* CREATE, but it was there */
+    mmpool_stats s1, s2;
+    assert_int_equal(mmpool_stat(creator, &s1), MMPOOL_OK);
+    assert_int_equal(mmpool_stat(opener, &s2), MMPOOL_OK);
+    assert_int_equal(s1.created, 1);
+    assert_int_equal(s2.created, 0);
+    assert_int_equal(s1.owner, s2.owner);
+    mmpool_info info;
+    assert_int_equal(mmpool_inspect(st->path, &info, NULL, 0, NULL, 0), MMPOOL_OK);
+    assert_int_equal(info.owner, s1.owner);
+#ifndef _WIN32
+    assert_int_equal(s1.owner, geteuid());
+#endif
+}
+
+#ifndef _WIN32
+static int create_0666(const char *path) {
+    mmpool_options o = create_opts(0666);
+    return open_close(path, &o);
+}
+
+/* The owner of the pool at path, as mmpool_inspect tells it. */
+static uint64_t inspected_owner(const char *path) {
+    mmpool_info info;
+    assert_int_equal(mmpool_inspect(path, &info, NULL, 0, NULL, 0), MMPOOL_OK);
+    return info.owner;
+}
+
+static void test_pool_squatted_in_sticky_dir_is_refused(void **state) {
+    xp *st = *state;
+    if (!can_become_others()) {
+        skip();
+    }
+    /* Another user was first at the name in /dev/shm (world-writable,
+     * sticky), with a valid pool that anyone may use. */
+    ASSERT_RC(as_user(OTHER_UID, OTHER_GID, create_0666, st->path), MMPOOL_OK);
+    mmpool_options o = create_opts(0666);
+    ASSERT_RC(open_close(st->path, &o), MMPOOL_EACCES);
+    ASSERT_RC(adopt(st->path), MMPOOL_EACCES);
+    assert_int_equal(inspected_owner(st->path), OTHER_UID); /* who it is */
+    /* Deliberate sharing opts out, and stat says whose pool it is. */
+    o.flags |= MMPOOL_ANY_OWNER;
+    mmpool *p = xp_open_opts(st, st->path, &o);
+    mmpool_stats s;
+    assert_int_equal(mmpool_stat(p, &s), MMPOOL_OK);
+    assert_int_equal(s.owner, OTHER_UID);
+    assert_int_equal(s.created, 0);
+    xp_close_pool(st, p);
+}
+
+static void test_owner_rule_in_other_directories(void **state) {
+    xp *st = *state;
+    if (!can_become_others()) {
+        skip();
+    }
+    char dir[280], pool[300];
+    snprintf(dir, sizeof dir, "%s.dir", st->path);
+    snprintf(pool, sizeof pool, "%s/pool", dir);
+    memcpy(st->round_path, pool, sizeof pool); /* for teardown */
+    mmpool_options o = create_opts(0666);
+    /* A sticky world-writable directory of another user: a pool of the
+     * directory's owner opens, one of a third user does not. */
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chown(dir, OTHER_UID, OTHER_GID), 0);
+    assert_int_equal(chmod(dir, 01777), 0);
+    ASSERT_RC(as_user(OTHER_UID, OTHER_GID, create_0666, pool), MMPOOL_OK);
+    ASSERT_RC(open_close(pool, &o), MMPOOL_OK);
+    assert_int_equal(unlink(pool), 0);
+    ASSERT_RC(as_user(THIRD_UID, THIRD_GID, create_0666, pool), MMPOOL_OK);
+    ASSERT_RC(open_close(pool, &o), MMPOOL_EACCES);
+    assert_int_equal(unlink(pool), 0);
+    /* A group-owned directory, as the guide recommends for sharing: any
+     * member's pool opens. */
+    assert_int_equal(chown(dir, 0, OTHER_GID), 0);
+    assert_int_equal(chmod(dir, 02770), 0);
+    ASSERT_RC(as_user(THIRD_UID, OTHER_GID, create_0666, pool), MMPOOL_OK);
+    ASSERT_RC(open_close(pool, &o), MMPOOL_OK);
+    assert_int_equal(unlink(pool), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+#endif
+
 /* ---- removing ---- */
 
 #ifndef _WIN32
@@ -426,7 +514,12 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_read_only_user_cannot_disable_pool, xp_setup,
                                         xp_teardown),
         cmocka_unit_test_setup_teardown(test_refused_unlink_changes_nothing, xp_setup, xp_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_squatted_in_sticky_dir_is_refused, xp_setup,
+                                        xp_teardown),
+        cmocka_unit_test_setup_teardown(test_owner_rule_in_other_directories, xp_setup,
+                                        xp_teardown),
 #endif
+        cmocka_unit_test_setup_teardown(test_stats_tell_owner_and_creator, xp_setup, xp_teardown),
         cmocka_unit_test_setup_teardown(test_path_lock_holder_delays_open_and_unlink_at_most_2_s,
                                         xp_setup, xp_teardown),
     };
