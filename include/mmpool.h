@@ -100,7 +100,8 @@ enum {
     MMPOOL_ETIMEDOUT = -11, /**< a positive timeout passed */
     MMPOOL_ESYS = -12,      /**< other operating-system failure */
     MMPOOL_ECANCELED = -13, /**< mmpool_interrupt() ended the call */
-    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired) */
+    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired), or its file is no longer at
+                                 its path */
     MMPOOL_ETOOMANY = -15   /**< the table of attached handles is full */
 };
 

@@ -83,6 +83,13 @@ void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size);
  */
 int mmp__file_is_at(mmp__file *f, const char *path);
 
+/*
+ * Whether the path f was opened or named at still names f: 1 yes, 0 no (it
+ * was removed, or another file took its place), negative on error. A file
+ * not yet named is where it belongs: 1.
+ */
+int mmp__file_at_path(mmp__file *f);
+
 /* Removes the name path. MMPOOL_ENOENT if it is already gone. */
 int mmp__path_remove(const char *path);
 

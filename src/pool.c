@@ -19,6 +19,10 @@
 #define MMP__BLOCK_MS 2000
 /* Longest pause between two tries of a lock held by another process. */
 #define MMP__POLL_MAX_MS 16
+/* How often a handle that keeps succeeding looks whether its file is still
+ * at its path: a writer into a file that was removed would otherwise write
+ * for ever into a pool that nobody can open. */
+#define MMP__PATH_CHECK_NS UINT64_C(1000000000)
 /* The permission bits a new pool may get: read and write, nothing else. A
  * set-user-ID, set-group-ID or execute bit on a file that others may write
  * through a mapping would let them plant a program that runs as its owner,
@@ -209,6 +213,7 @@ static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g
     p->read_mode = read_mode;
     p->owner = owner;
     p->created = created;
+    p->path_seen_ns = mmp__monotonic_ns();
     p->write_slot = -1;
     set_pointers(p, base, g);
     /* format is NUL-terminated within 64 bytes (checked or built by us). */
@@ -454,11 +459,29 @@ void mmp__reclaim_dead(mmpool *p) {
     }
 }
 
+int mmp__stale(mmpool *p, bool force) {
+    /* acquire: pairs with the unlinker's store; nothing is read through it,
+     * but a retired pool must not take new frames. */
+    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+        return MMPOOL_ESTALE;
+    }
+    uint64_t now = mmp__monotonic_ns();
+    if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
+        return 0;
+    }
+    /* An error telling where the file is proves nothing: not stale. */
+    if (mmp__file_at_path(p->file) == 0) {
+        return MMPOOL_ESTALE;
+    }
+    p->path_seen_ns = now;
+    return 0;
+}
+
 int mmpool_flush(mmpool *pool) {
     if (!mmp__usable(pool)) {
         return MMPOOL_EINVAL;
     }
-    if (atomic_load(&pool->hdr->retired) != 0) {
+    if (mmp__stale(pool, true) != 0) {
         return MMPOOL_ESTALE;
     }
     mmp__reclaim_dead(pool);

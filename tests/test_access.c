@@ -421,6 +421,69 @@ static void test_refused_unlink_changes_nothing(void **state) {
 }
 #endif
 
+/* ---- pools removed or replaced under their handles ---- */
+
+/* How the pool at path stops being there, other than by mmpool_unlink. */
+typedef enum gone_how { GONE_REMOVED, GONE_REPLACED, GONE_MOVED } gone_how;
+
+/* Makes the pool at path go away as how says; other is a second path. */
+static void make_gone(const char *path, const char *other, gone_how how) {
+    if (how == GONE_REMOVED) {
+        assert_int_equal(unlink(path), 0); /* rm */
+    } else if (how == GONE_MOVED) {
+        assert_int_equal(rename(path, other), 0); /* mv */
+    } else {
+        /* Another pool is renamed over it. */
+        mmpool_options o = create_opts(0);
+        assert_int_equal(open_close(other, &o), MMPOOL_OK);
+        assert_int_equal(rename(other, path), 0);
+    }
+}
+
+static void test_pool_gone_from_its_path_is_stale(void **state) {
+    xp *st = *state;
+#ifdef _WIN32
+    /* A mapped file cannot be deleted or replaced on Windows, only moved. */
+    const gone_how hows[] = {GONE_MOVED};
+#else
+    const gone_how hows[] = {GONE_REMOVED, GONE_REPLACED, GONE_MOVED};
+#endif
+    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
+        mmpool_options o = create_opts(0);
+        mmpool *w = xp_open_opts(st, st->path, &o);
+        mmpool *r = xp_open(st, st->path, MMPOOL_READ_LATEST);
+        ASSERT_RC(mmpool_try_write(w, "x", 1), MMPOOL_OK);
+        mmpt_proc sleeper = start_ready(st, "read_blocking", st->path);
+        xp_sleep_ms(100); /* asleep in its read by now */
+        snprintf(st->round_path, sizeof st->round_path, "%s.other", st->path);
+        make_gone(st->path, st->round_path, hows[i]);
+        uint64_t t0 = mmpool_now_ns();
+        /* The blocked read in the other process ends within a second. */
+        ASSERT_RC(-xp_reap(st, sleeper), MMPOOL_ESTALE);
+        uint64_t ms = (mmpool_now_ns() - t0) / MS_NS;
+        if (ms > 1000 + SLACK_MS) {
+            fail_msg("the blocked read took %llu ms to notice", (unsigned long long)ms);
+        }
+        /* What would find nothing says so at once. */
+        char buf[8];
+        ASSERT_RC(mmpool_try_read(r, buf, sizeof buf, NULL), MMPOOL_OK); /* the old frame */
+        ASSERT_RC(mmpool_try_read(r, buf, sizeof buf, NULL), MMPOOL_ESTALE);
+        ASSERT_RC(mmpool_read(r, buf, sizeof buf, NULL, 50), MMPOOL_ESTALE);
+        /* A writer that keeps succeeding learns it within a second. */
+        t0 = mmpool_now_ns();
+        int rc;
+        while ((rc = mmpool_try_write(w, "y", 1)) == MMPOOL_OK &&
+               mmpool_now_ns() - t0 < (uint64_t)(1000 + SLACK_MS) * MS_NS) {
+            xp_sleep_ms(10);
+        }
+        ASSERT_RC(rc, MMPOOL_ESTALE);
+        xp_close_pool(st, r);
+        xp_close_pool(st, w);
+        mmpool_unlink(st->path);
+        mmpool_unlink(st->round_path);
+    }
+}
+
 /* ---- calls without a timeout ---- */
 
 static void test_path_lock_holder_delays_open_and_unlink_at_most_2_s(void **state) {
@@ -477,6 +540,21 @@ static int role_path_locker(int argc, char **argv) {
     }
 }
 
+/* read_blocking PATH READY_FD: adopts the pool at path, takes the frame
+ * there, reports on READY_FD, then blocks in a read for 5 s; exit status
+ * EXIT_OF(what that read returns). */
+static int role_read_blocking(int argc, char **argv) {
+    CHILD_CHECK(argc == 3, 20);
+    mmpool *p = NULL;
+    CHILD_RC(mmpool_open(&p, argv[1], NULL), MMPOOL_OK, 21);
+    char buf[8];
+    CHILD_RC(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_OK, 22);
+    CHILD_CHECK(xp_write_full(atoi(argv[2]), "R", 1), 23);
+    int rc = mmpool_read(p, buf, sizeof buf, NULL, BLOCK_MS * 5 / 2);
+    mmpool_close(p);
+    return EXIT_OF(rc);
+}
+
 /* create_once PATH: exit status EXIT_OF(what mmpool_open with
  * MMPOOL_CREATE returns). */
 static int role_create_once(int argc, char **argv) {
@@ -494,6 +572,7 @@ static int role_unlink_once(int argc, char **argv) {
 static const mmpt_role roles[] = {{"path_locker", role_path_locker},
                                   {"create_once", role_create_once},
                                   {"unlink_once", role_unlink_once},
+                                  {"read_blocking", role_read_blocking},
                                   {NULL, NULL}};
 
 /* ---- main ---- */
@@ -520,6 +599,8 @@ int main(int argc, char **argv) {
                                         xp_teardown),
 #endif
         cmocka_unit_test_setup_teardown(test_stats_tell_owner_and_creator, xp_setup, xp_teardown),
+        cmocka_unit_test_setup_teardown(test_pool_gone_from_its_path_is_stale, xp_setup,
+                                        xp_teardown),
         cmocka_unit_test_setup_teardown(test_path_lock_holder_delays_open_and_unlink_at_most_2_s,
                                         xp_setup, xp_teardown),
     };

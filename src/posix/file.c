@@ -241,6 +241,10 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
     return mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
 }
 
+int mmp__file_at_path(mmp__file *f) {
+    return f->path == NULL ? 1 : mmp__file_is_at(f, f->path);
+}
+
 int mmp__path_remove(const char *path) {
     return unlink(path) == 0 ? 0 : mmp__from_errno(errno);
 }

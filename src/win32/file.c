@@ -456,6 +456,11 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
     return info.dwVolumeSerialNumber == f->volume && index == f->index;
 }
 
+int mmp__file_at_path(mmp__file *f) {
+    /* A file being created is at its temporary name, which is its own. */
+    return f->path == NULL || f->temp != NULL ? 1 : mmp__file_is_at(f, f->path);
+}
+
 /* Whether the name path still names the file whose identity was before:
  * true also when it cannot be told (a file marked for deletion cannot be
  * opened), false when the name is gone or a new file took its place. */
