@@ -71,8 +71,11 @@ typedef struct mmpool mmpool; /**< A handle on a pool: opaque; one per mmpool_op
 
 /** mmpool_options.flags. */
 enum {
-    MMPOOL_CREATE = 1u << 0, /**< create the pool if there is none at the path */
-    MMPOOL_EXCL = 1u << 1    /**< with MMPOOL_CREATE: MMPOOL_EEXIST if there is one */
+    MMPOOL_CREATE = 1u << 0,   /**< create the pool if there is none at the path */
+    MMPOOL_EXCL = 1u << 1,     /**< with MMPOOL_CREATE: MMPOOL_EEXIST if there is one */
+    MMPOOL_ANY_OWNER = 1u << 2 /**< open a pool in a world-writable sticky directory (such
+                                    as /dev/shm) whatever user owns its file: for deliberate
+                                    sharing; see mmpool_open() */
 };
 /** mmpool_options.read_mode: which frame a read takes. Per handle, not stored in the pool. */
 enum {
@@ -97,7 +100,8 @@ enum {
     MMPOOL_ETIMEDOUT = -11, /**< a positive timeout passed */
     MMPOOL_ESYS = -12,      /**< other operating-system failure */
     MMPOOL_ECANCELED = -13, /**< mmpool_interrupt() ended the call */
-    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired) */
+    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired), or its file is no longer at
+                                 its path */
     MMPOOL_ETOOMANY = -15   /**< the table of attached handles is full */
 };
 
@@ -107,7 +111,10 @@ typedef struct mmpool_options {
     uint32_t slot_count;    /**< 1 to MMPOOL_MAX_SLOTS; 0 = take the existing pool's.
                                Creating needs this and slot_capacity non-zero */
     uint32_t flags;         /**< MMPOOL_CREATE, MMPOOL_EXCL */
-    uint32_t mode;          /**< permission bits (at most 07777) on create; 0 = 0600 */
+    uint32_t mode;          /**< permission bits on create, read and write bits only (within
+                                 0666; any of 07111 is MMPOOL_EINVAL), never read without
+                                 write for group or others (0640, 0644: MMPOOL_EINVAL;
+                                 readers need write access); 0 = 0600 */
     uint32_t read_mode;     /**< MMPOOL_READ_LATEST or MMPOOL_READ_FIFO, for this handle */
     const char *format;     /**< optional payload description stored at create,
                                at most MMPOOL_FORMAT_MAX bytes, such as "bgr8 1920x1080";
@@ -140,7 +147,12 @@ typedef struct mmpool_stats {
     uint32_t read_mode;     /**< this handle's MMPOOL_READ_LATEST or MMPOOL_READ_FIFO */
     uint64_t last_seq;      /**< newest committed seq, 0 if none */
     char format[64];        /**< payload description given at create, NUL-terminated */
-    uint64_t reserved[4];   /**< zero */
+    uint64_t owner;         /**< the pool file's owner when the handle was opened: its uid
+                                 (Windows: the last sub-authority, RID, of the owner's SID) */
+    uint32_t created;       /**< 1 if this handle created the pool, 0 if it opened one that
+                                 was there */
+    uint32_t reserved0;     /**< zero */
+    uint64_t reserved[2];   /**< zero */
 } mmpool_stats;
 
 /**
@@ -152,6 +164,18 @@ typedef struct mmpool_stats {
  * NULL adopts an existing pool with the default read mode. On success *out
  * is a new handle; on failure *out is NULL and nothing is left behind.
  * MMPOOL_ETOOMANY if MMPOOL_MAX_HANDLES handles are attached already.
+ * MMPOOL_EACCES if the file may not be opened for reading and writing, or
+ * if its mode lets group or others read it without writing it, or (the
+ * kernel's fs.protected_regular rule for O_CREAT) if it lies in a
+ * world-writable sticky directory such as /dev/shm or /tmp and belongs
+ * neither to the caller's effective user nor to the directory's owner:
+ * anybody can put a pool at a name there first, and read and forge the
+ * frames of whoever opens it. MMPOOL_ANY_OWNER lifts that last rule, for
+ * deliberate sharing (better: a group-owned directory, see the guide);
+ * mmpool_inspect() tells the owner.
+ * MMPOOL_EBUSY, with nothing changed, if a retired pool is at the path and
+ * another process holds its path lock for 2 s (no call without a timeout
+ * waits longer than that for another process).
  */
 MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts);
 /** Closes a handle; aborts its write loan and releases its read loans, whose
@@ -159,7 +183,8 @@ MMPOOL_API int mmpool_open(mmpool **out, const char *path, const mmpool_options 
 MMPOOL_API void mmpool_close(mmpool *pool);
 /** Marks the pool retired (handles still on it get MMPOOL_ESTALE), then
  * removes the path. A file that is not a pool: MMPOOL_EFORMAT, nothing
- * removed. */
+ * removed. MMPOOL_EBUSY, with nothing changed, if another process holds
+ * the pool's path lock for 2 s. */
 MMPOOL_API int mmpool_unlink(const char *path);
 /** Drops every frame that no handle holds. Seqs keep counting. */
 MMPOOL_API int mmpool_flush(mmpool *pool);
@@ -257,7 +282,10 @@ typedef struct mmpool_info {
     uint32_t retired;       /**< 1: mmpool_unlink() retired it; opening it without
                                  MMPOOL_CREATE gives MMPOOL_ENOENT */
     char format[64];        /**< payload description given at create, NUL-terminated */
-    uint64_t reserved[4];   /**< zero */
+    uint64_t owner;         /**< the pool file's owner: its uid (Windows: the last
+                                 sub-authority, RID, of the owner's SID); names the owner
+                                 after mmpool_open() refused another user's pool */
+    uint64_t reserved[3];   /**< zero */
 } mmpool_info;
 
 /** One slot, as mmpool_inspect() found it. */
@@ -320,6 +348,25 @@ MMPOOL_API int mmpool_resolve_path(char *out, size_t cap, const char *path);
  * cap is 0 or the directory does not fit; out is then "" (when out is not
  * NULL and cap > 0). */
 MMPOOL_API int mmpool_default_dir(char *out, size_t cap);
+
+/* The public structs are ABI, shared with the bindings: new fields only
+ * ever take reserved space, so sizes and offsets never change. Not part of
+ * the API reference: */
+/** \cond ABI_CHECKS */
+#ifdef __cplusplus
+#define MMPOOL_STATIC_ASSERT static_assert
+#else
+#define MMPOOL_STATIC_ASSERT _Static_assert
+#endif
+MMPOOL_STATIC_ASSERT(sizeof(mmpool_stats) == 120, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, format) == 24, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, owner) == 88, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, created) == 96, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, reserved) == 104, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(sizeof(mmpool_info) == 160, "mmpool_info is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_info, owner) == 128, "mmpool_info is ABI");
+#undef MMPOOL_STATIC_ASSERT
+/** \endcond */
 
 #ifdef __cplusplus
 }

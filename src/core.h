@@ -34,6 +34,9 @@ struct mmpool {
     uint64_t pin;    /* 1 << index: our bit in slot state words */
     uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
     uint32_t read_mode;
+    uint64_t owner;        /* the file's owner at open, for mmpool_stat */
+    uint64_t path_seen_ns; /* when the file was last found at its path */
+    bool created;          /* this handle created the pool */
     uint64_t cursor;       /* seq of the last frame this handle returned */
     int64_t write_slot;    /* slot of our write loan, -1 if none */
     uint64_t *loans;       /* per slot: seq of our read loan there, 0 = none */
@@ -123,6 +126,12 @@ static inline uint64_t mmp__entry_lock_byte(uint32_t index) {
 bool mmp__reclaim_entry(mmpool *p, uint32_t index);
 /* mmp__reclaim_entry() for every entry but ours. */
 void mmp__reclaim_dead(mmpool *p);
+/* MMPOOL_ESTALE if the pool was retired, or if its file is no longer at its
+ * path (removed or replaced by other means than mmpool_unlink); else 0.
+ * The path is looked at (system calls) when force is set, or when a second
+ * has passed since the last look: a call that succeeds makes none for it,
+ * one that would report "nothing there" forces it. */
+int mmp__stale(mmpool *p, bool force);
 
 /* io.c */
 /* Wakes writers waiting for a free slot, if there are any. */

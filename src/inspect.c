@@ -144,7 +144,14 @@ int mmpool_inspect(const char *path, mmpool_info *info, mmpool_slot_info *slots,
         return rc;
     }
     fill_info(info, &h, &g);
-    rc = read_slots(f, &g, slots, slot_cap < g.count ? slot_cap : g.count);
+    /* Only the owner is wanted: inspecting attaches to nothing, so none of
+     * the rules an open applies to the file matters here. */
+    mmp__file_access a;
+    rc = mmp__file_access_get(f, &a);
+    if (rc == 0) {
+        info->owner = a.owner;
+        rc = read_slots(f, &g, slots, slot_cap < g.count ? slot_cap : g.count);
+    }
     if (rc == 0) {
         rc = read_handles(f, handles, handle_cap < MMP__HANDLES ? handle_cap : MMP__HANDLES);
     }

@@ -30,10 +30,6 @@ static int check_timeout(int timeout_ms) {
     return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
 }
 
-static bool retired(const mmpool *p) {
-    return atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0;
-}
-
 /* Wakes the waiters of one channel, if any; the caller has fenced. */
 static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
     uint32_t mask = atomic_load_explicit(waiters, memory_order_relaxed);
@@ -129,7 +125,7 @@ static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void
 /* ---- writing ---- */
 
 static int try_claim(mmpool *p, void *ctx) {
-    if (retired(p)) {
+    if (mmp__stale(p, false) != 0) {
         return MMPOOL_ESTALE;
     }
     int64_t slot = mmp__slot_claim(p);
@@ -139,7 +135,8 @@ static int try_claim(mmpool *p, void *ctx) {
         slot = mmp__slot_claim(p);
     }
     if (slot < 0) {
-        return MMPOOL_EBUSY;
+        /* Nothing free may mean nobody is left on a pool that is gone. */
+        return mmp__stale(p, true) != 0 ? MMPOOL_ESTALE : MMPOOL_EBUSY;
     }
     *(int64_t *)ctx = slot;
     return 0;
@@ -157,8 +154,9 @@ static int claim(mmpool *p, budget *b, int64_t *slot) {
 static int try_commit_lock(mmpool *p, void *ctx) {
     (void)ctx;
     int rc = mmp__commit_lock_try(p);
-    /* A holder stopped for good must not keep us from seeing an unlink. */
-    if (rc == MMPOOL_EBUSY && retired(p)) {
+    /* A holder stopped for good must not keep us from seeing an unlink,
+     * or that the file is gone from its path. */
+    if (rc == MMPOOL_EBUSY && mmp__stale(p, true) != 0) {
         return MMPOOL_ESTALE;
     }
     return rc;
@@ -244,7 +242,7 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
     }
     int64_t slot = pool->write_slot;
     pool->write_slot = -1;
-    if (retired(pool)) {
+    if (mmp__stale(pool, false) != 0) {
         mmp__slot_abort(pool, slot);
         return MMPOOL_ESTALE;
     }
@@ -289,13 +287,14 @@ static int skip_damaged(mmpool *p, int64_t slot, uint64_t seq) {
 
 static int try_read_once(mmpool *p, void *vctx) {
     read_ctx *ctx = vctx;
-    if (retired(p)) {
+    if (mmp__stale(p, false) != 0) {
         return MMPOOL_ESTALE;
     }
     uint64_t seq;
     int64_t slot = mmp__slot_pin_next(p, &seq);
     if (slot < 0) {
-        return MMPOOL_EAGAIN;
+        /* No new frame may mean no writer is left on a pool that is gone. */
+        return mmp__stale(p, true) != 0 ? MMPOOL_ESTALE : MMPOOL_EAGAIN;
     }
     /* Stable while pinned, but written by another process: a length past
      * the capacity, or a descriptor that does not match its check word,

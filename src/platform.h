@@ -83,18 +83,55 @@ void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size);
  */
 int mmp__file_is_at(mmp__file *f, const char *path);
 
+/*
+ * Whether the path f was opened or named at still names f: 1 yes, 0 no (it
+ * was removed, or another file took its place), negative on error. A file
+ * not yet named is where it belongs: 1.
+ */
+int mmp__file_at_path(mmp__file *f);
+
 /* Removes the name path. MMPOOL_ENOENT if it is already gone. */
 int mmp__path_remove(const char *path);
 
 /*
+ * Renames path, if it names f, to a new name in the same directory that no
+ * other process uses, never replacing anything, and writes that name into
+ * out (cap bytes). Needs the same rights as removing path. On failure path
+ * is unchanged: MMPOOL_ENOENT if it does not name f (it is gone, or another
+ * file took its place), MMPOOL_EACCES if removing it is not allowed.
+ */
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap);
+
+/* What the core's access rules need to know about a pool file and its
+ * directory (docs/guide.md, "Permissions across users"). */
+typedef struct mmp__file_access {
+    uint64_t owner;  /* the file's owner: a uid; on Windows the last
+                        sub-authority (RID) of the owner's SID */
+    uint32_t mode;   /* permission bits, as in opts.mode; 0600 where the
+                        platform has none (Windows: ACLs) */
+    bool mine;       /* the owner is the caller's effective user */
+    bool dir_owner;  /* the owner also owns the file's directory */
+    bool shared_dir; /* anybody may add files to the directory but only
+                        their owners remove them: world-writable and
+                        sticky, as /dev/shm and /tmp */
+} mmp__file_access;
+
+/*
+ * Fills *out for f, which mmp__file_open opened or mmp__file_link named;
+ * the directory is the one of the path it was opened or named at.
+ */
+int mmp__file_access_get(mmp__file *f, mmp__file_access *out);
+
+/*
  * Advisory lock of one byte of the file, owned by this open file (not by
  * the process), released by the kernel when the file is closed or the
- * process dies. try: 0 taken, MMPOOL_EBUSY if another open file holds it
- * (a mmp__lock_test running elsewhere does not count: it is waited out).
- * wait: blocks until taken. Locks of the same open file do not conflict.
+ * process dies: 0 taken, MMPOOL_EBUSY if another open file holds it (a
+ * mmp__lock_test running elsewhere does not count: it is waited out).
+ * Never blocks on an owner: a caller that must wait polls, so that another
+ * process holding the lock can never keep it waiting for longer than it
+ * chooses. Locks of the same open file do not conflict.
  */
 int mmp__lock_try(mmp__file *f, uint64_t byte);
-int mmp__lock_wait(mmp__file *f, uint64_t byte);
 void mmp__lock_release(mmp__file *f, uint64_t byte);
 /*
  * Whether another open file holds the lock of byte: 0 if no other open file
@@ -136,5 +173,8 @@ uint64_t mmp__process_id(void);
 uint64_t mmp__process_start(void);
 /* Gives up the processor for a moment (spinning on a contended lock). */
 void mmp__yield(void);
+/* Sleeps ms (>= 0) milliseconds, through signals (polling a lock held by
+ * another process). */
+void mmp__sleep_ms(int ms);
 
 #endif /* MMP_PLATFORM_H */

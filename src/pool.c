@@ -12,6 +12,32 @@
  * removing the same path under it. */
 #define MMP__OPEN_RACES 16
 #define MMP__PATH_MAX 4096
+/* Longest that a call without a timeout (opening, unlinking) waits for
+ * another process, here for the path lock, before MMPOOL_EBUSY: removing
+ * a path under the lock takes microseconds, so a holder past this is stuck
+ * or hostile. */
+#define MMP__BLOCK_MS 2000
+/* Longest pause between two tries of a lock held by another process. */
+#define MMP__POLL_MAX_MS 16
+/* How often a handle that keeps succeeding looks whether its file is still
+ * at its path: a writer into a file that was removed would otherwise write
+ * for ever into a pool that nobody can open. */
+#define MMP__PATH_CHECK_NS UINT64_C(1000000000)
+/* The permission bits a new pool may get: read and write, nothing else. A
+ * set-user-ID, set-group-ID or execute bit on a file that others may write
+ * through a mapping would let them plant a program that runs as its owner,
+ * and the sticky bit means nothing on a file. */
+#define MMP__MODE_BITS UINT32_C(0666)
+
+/* Whether mode lets group or others read the file without writing it.
+ * Whoever can open a pool file, even only for reading, can take read locks
+ * on its bytes, and a held entry lock means a live handle: such a user
+ * could fill the handle table, stall mmpool_unlink and keep a dead
+ * reader's slots held for ever. Readers need write access anyway (pins
+ * live in the file), so such a grant serves nobody, and it is refused. */
+static bool grants_read_only(uint32_t mode) {
+    return ((mode & 040) != 0 && (mode & 020) == 0) || ((mode & 04) != 0 && (mode & 02) == 0);
+}
 
 static int check_options(const mmpool_options *o) {
     for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++) {
@@ -19,7 +45,7 @@ static int check_options(const mmpool_options *o) {
             return MMPOOL_EINVAL;
         }
     }
-    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL)) != 0) {
+    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL | MMPOOL_ANY_OWNER)) != 0) {
         return MMPOOL_EINVAL;
     }
     if ((o->flags & MMPOOL_EXCL) != 0 && (o->flags & MMPOOL_CREATE) == 0) {
@@ -28,7 +54,7 @@ static int check_options(const mmpool_options *o) {
     if (o->read_mode != MMPOOL_READ_LATEST && o->read_mode != MMPOOL_READ_FIFO) {
         return MMPOOL_EINVAL;
     }
-    if ((o->mode & ~UINT32_C(07777)) != 0) {
+    if ((o->mode & ~MMP__MODE_BITS) != 0 || grants_read_only(o->mode)) {
         return MMPOOL_EINVAL;
     }
     if (o->format != NULL && strlen(o->format) > MMPOOL_FORMAT_MAX) {
@@ -37,38 +63,87 @@ static int check_options(const mmpool_options *o) {
     return 0;
 }
 
+/* The rules an existing pool file must meet before a handle attaches to
+ * it (docs/guide.md, "Permissions across users"); *owner is its owner. */
+static int check_access(mmp__file *f, uint32_t flags, uint64_t *owner) {
+    mmp__file_access a;
+    int rc = mmp__file_access_get(f, &a);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Its permissions were changed after creation (see grants_read_only). */
+    if (grants_read_only(a.mode)) {
+        return MMPOOL_EACCES;
+    }
+    /* Anybody may put a file at a name in a world-writable sticky directory
+     * first and then read and forge the frames of whoever opens it (and cut
+     * the file short under them): the rule the kernel applies to O_CREAT
+     * there (fs.protected_regular), to opens of any kind. */
+    if (a.shared_dir && !a.mine && !a.dir_owner && (flags & MMPOOL_ANY_OWNER) == 0) {
+        return MMPOOL_EACCES;
+    }
+    *owner = a.owner;
+    return 0;
+}
+
 static bool is_retired(mmp__header *h) {
     return atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
 }
 
-/* Removes path if it still names f, under the path lock of f, so that two
- * processes replacing or unlinking the same pool cannot remove a newer pool
- * that took its place. mapped: the header, when the retired flag is to be
- * set first (mmpool_unlink). */
-static int remove_path(mmp__file *f, const char *path, mmp__header *mapped) {
-    int rc = mmp__lock_wait(f, MMP__PATH_LOCK_BYTE);
+/* Takes the path lock of f, waiting at most MMP__BLOCK_MS for another
+ * process to let go of it: MMPOOL_EBUSY then, and nothing was changed. */
+static int path_lock(mmp__file *f) {
+    uint64_t deadline = mmp__monotonic_ns() + (uint64_t)MMP__BLOCK_MS * 1000000u;
+    int pause_ms = 1;
+    for (;;) {
+        int rc = mmp__lock_try(f, MMP__PATH_LOCK_BYTE);
+        if (rc != MMPOOL_EBUSY || mmp__monotonic_ns() >= deadline) {
+            return rc;
+        }
+        mmp__sleep_ms(pause_ms);
+        pause_ms = pause_ms < MMP__POLL_MAX_MS ? pause_ms * 2 : MMP__POLL_MAX_MS;
+    }
+}
+
+/* Removes path if it still names f, a retired pool, under the path lock of
+ * f, so that two processes replacing or unlinking the same pool cannot
+ * remove a newer pool that took its place. */
+static int remove_retired(mmp__file *f, const char *path) {
+    int rc = path_lock(f);
     if (rc != 0) {
         return rc;
     }
     rc = mmp__file_is_at(f, path);
     if (rc == 1) {
-        if (mapped != NULL) {
-            /* Every handle on the pool sees ESTALE from now on; sleepers
-             * are woken so they look. */
-            atomic_store(&mapped->retired, 1);
-            atomic_fetch_add(&mapped->frame_word, 1);
-            atomic_fetch_add(&mapped->slot_word, 1);
-            mmp__wake_all(f, &mapped->frame_word, UINT32_MAX);
-            mmp__wake_all(f, &mapped->slot_word, UINT32_MAX);
-        }
         rc = mmp__path_remove(path);
-        if (rc != 0 && mapped != NULL) {
-            /* Not allowed to remove it (say, a sticky directory): the pool
-             * stays, so it must stay usable. */
-            atomic_store(&mapped->retired, 0);
-        }
     } else if (rc == 0) {
         rc = MMPOOL_ENOENT; /* someone else removed or replaced it */
+    }
+    mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
+    return rc;
+}
+
+/* Removes the pool at path, which f has open with its header mapped at hdr,
+ * in an order that a refusal cannot disturb: under the path lock, the name
+ * is first moved aside to a private one, the one step that needs the right
+ * to remove it; only then is the pool retired and are its sleepers woken;
+ * the private name goes last. */
+static int unlink_pool(mmp__file *f, const char *path, mmp__header *hdr) {
+    int rc = path_lock(f);
+    if (rc != 0) {
+        return rc;
+    }
+    char aside[MMP__PATH_MAX];
+    rc = mmp__file_move_aside(f, path, aside, sizeof aside);
+    if (rc == 0) {
+        /* Every handle on the pool sees ESTALE from now on; sleepers are
+         * woken so they look. */
+        atomic_store(&hdr->retired, 1);
+        atomic_fetch_add(&hdr->frame_word, 1);
+        atomic_fetch_add(&hdr->slot_word, 1);
+        mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
+        mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+        rc = mmp__path_remove(aside);
     }
     mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
     return rc;
@@ -123,7 +198,7 @@ static int attach(mmpool *p) {
 /* Builds the handle around an open, mapped, checked file. Takes ownership
  * of f and the mapping, also on failure. */
 static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g,
-                  const char *format, uint32_t read_mode) {
+                  const char *format, uint32_t read_mode, uint64_t owner, bool created) {
     mmpool *p = calloc(1, sizeof *p);
     uint64_t *loans = calloc(g->count, sizeof *loans);
     if (p == NULL || loans == NULL) {
@@ -136,6 +211,9 @@ static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g
     p->file = f;
     p->loans = loans;
     p->read_mode = read_mode;
+    p->owner = owner;
+    p->created = created;
+    p->path_seen_ns = mmp__monotonic_ns();
     p->write_slot = -1;
     set_pointers(p, base, g);
     /* format is NUL-terminated within 64 bytes (checked or built by us). */
@@ -188,6 +266,10 @@ static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
     if (rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
         rc = MMPOOL_EEXIST;
     }
+    uint64_t owner = 0;
+    if (rc == 0) {
+        rc = check_access(f, o->flags, &owner);
+    }
     if (rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
                     (o->slot_count != 0 && o->slot_count != g.count))) {
         rc = MMPOOL_EMISMATCH;
@@ -205,7 +287,7 @@ static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
         mmp__file_close(f);
         return rc;
     }
-    return finish(out, f, base, &g, h.format, o->read_mode);
+    return finish(out, f, base, &g, h.format, o->read_mode, owner, false);
 }
 
 int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
@@ -229,7 +311,7 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
                 return rc;
             }
             /* A retired pool counts as absent; CREATE replaces it. */
-            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_path(f, full, NULL) : MMPOOL_ENOENT;
+            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_retired(f, full) : MMPOOL_ENOENT;
             mmp__file_close(f);
             if (rc == MMPOOL_ENOENT && (o->flags & MMPOOL_CREATE) != 0) {
                 rc = 0; /* another process removed it first */
@@ -241,12 +323,21 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
         }
         void *base = NULL;
         mmp__geometry g;
+        mmp__file_access made;
         rc = create_new(full, o, &f, &base, &g);
+        if (rc == 0) {
+            rc = mmp__file_access_get(f, &made);
+            if (rc != 0) {
+                mmp__file_unmap(f, base, g.file_size);
+                mmp__file_close(f);
+            }
+        }
         mmpool *p = NULL;
         if (rc == 0) {
             /* Attach before the file gets its name: a failure then leaves
              * nothing behind. */
-            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode);
+            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode,
+                        made.owner, true);
         }
         if (rc == 0) {
             rc = mmp__file_link(p->file, full);
@@ -329,7 +420,7 @@ int mmpool_unlink(const char *path) {
     void *base = NULL;
     rc = mmp__file_map(f, MMP__HEADER_SIZE, &base);
     if (rc == 0) {
-        rc = remove_path(f, full, base);
+        rc = unlink_pool(f, full, base);
         mmp__file_unmap(f, base, MMP__HEADER_SIZE);
     }
     mmp__file_close(f);
@@ -368,11 +459,29 @@ void mmp__reclaim_dead(mmpool *p) {
     }
 }
 
+int mmp__stale(mmpool *p, bool force) {
+    /* acquire: pairs with the unlinker's store; nothing is read through it,
+     * but a retired pool must not take new frames. */
+    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+        return MMPOOL_ESTALE;
+    }
+    uint64_t now = mmp__monotonic_ns();
+    if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
+        return 0;
+    }
+    /* An error telling where the file is proves nothing: not stale. */
+    if (mmp__file_at_path(p->file) == 0) {
+        return MMPOOL_ESTALE;
+    }
+    p->path_seen_ns = now;
+    return 0;
+}
+
 int mmpool_flush(mmpool *pool) {
     if (!mmp__usable(pool)) {
         return MMPOOL_EINVAL;
     }
-    if (atomic_load(&pool->hdr->retired) != 0) {
+    if (mmp__stale(pool, true) != 0) {
         return MMPOOL_ESTALE;
     }
     mmp__reclaim_dead(pool);
@@ -391,5 +500,7 @@ int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
     out->read_mode = pool->read_mode;
     out->last_seq = atomic_load_explicit(&pool->hdr->last_seq, memory_order_acquire);
     memcpy(out->format, pool->format, sizeof out->format);
+    out->owner = pool->owner;
+    out->created = pool->created ? 1 : 0;
     return 0;
 }

@@ -101,6 +101,9 @@ static void write_file(const char *path, const unsigned char *bytes, size_t n) {
     assert_non_null(fp);
     assert_int_equal(fwrite(bytes, 1, n, fp), n);
     assert_int_equal(fclose(fp), 0);
+    /* As a pool's creator would: the umask's 0644 lets others read without
+     * writing, which the library refuses. */
+    assert_int_equal(chmod(path, 0600), 0);
 }
 
 unsigned char *hs_read_file(const char *path, size_t *len) {

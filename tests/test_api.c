@@ -387,13 +387,13 @@ static void test_new_pool_mode_defaults_to_0600(void **state) {
     assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
 
     mmpool_options o = create_opts(64, 1);
-    o.mode = 0664; /* exactly as asked, whatever the umask */
+    o.mode = 0660; /* exactly as asked, whatever the umask */
     mmpool *p = NULL;
     mode_t old = umask(077);
     assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
     umask(old);
     assert_int_equal(stat(fx->path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0664);
+    assert_int_equal(st.st_mode & 07777, 0660);
     mmpool_close(p);
 }
 

@@ -8,11 +8,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmpool.h"
@@ -21,8 +24,7 @@
 /* Where bare names live: tmpfs, so frames never cause disk write-back. */
 #define MMP__SHM_DIR "/dev/shm/"
 
-/* Translates errno after a failed file operation. */
-static int from_errno(int err) {
+int mmp__from_errno(int err) {
     switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -62,6 +64,22 @@ int mmp__resolve_path(char *out, size_t cap, const char *path) {
 
 /* ---- open/create/link ---- */
 
+/* A copy of path made absolute against the working directory, so that the
+ * file's name can be looked at again after a chdir(); NULL on failure. */
+static char *absolute_copy(const char *path) {
+    char cwd[4096];
+    bool relative = path[0] != '/';
+    if (relative && getcwd(cwd, sizeof cwd) == NULL) {
+        return NULL;
+    }
+    size_t n = (relative ? strlen(cwd) + 1 : 0) + strlen(path) + 1;
+    char *copy = malloc(n);
+    if (copy != NULL) {
+        snprintf(copy, n, "%s%s%s", relative ? cwd : "", relative ? "/" : "", path);
+    }
+    return copy;
+}
+
 /* open(2) and recording the descriptor happen as one step under the list's
  * lock: a fork() in another thread must not copy a pool descriptor that the
  * child handler does not know about. */
@@ -80,7 +98,7 @@ static int open_tracked(mmp__file **out, const char *path, int flags, mode_t mod
     mmp__files_unlock();
     if (fd < 0) {
         free(f);
-        return from_errno(err);
+        return mmp__from_errno(err);
     }
     *out = f;
     return 0;
@@ -98,12 +116,16 @@ int mmp__file_open(mmp__file **out, const char *path) {
         mmp__file_close(f);
         return MMPOOL_EFORMAT;
     }
+    f->path = absolute_copy(path);
+    if (f->path == NULL) {
+        mmp__file_close(f);
+        return MMPOOL_ESYS;
+    }
     *out = f;
     return 0;
 }
 
-/* The directory part of path, for O_TMPFILE. */
-static int dir_of(char *dir, size_t cap, const char *path) {
+int mmp__dir_of(char *dir, size_t cap, const char *path) {
     const char *slash = strrchr(path, '/');
     if (slash == NULL) {
         return snprintf(dir, cap, ".") < (int)cap ? 0 : MMPOOL_EINVAL;
@@ -129,12 +151,12 @@ int mmp__file_reserve(mmp__file *f, uint64_t size) {
     if (rc != 0 && errno == EOPNOTSUPP) {
         return 0;
     }
-    return rc == 0 ? 0 : from_errno(errno);
+    return rc == 0 ? 0 : mmp__from_errno(errno);
 }
 
 int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, uint32_t mode) {
     char dir[4096];
-    int rc = dir_of(dir, sizeof dir, path);
+    int rc = mmp__dir_of(dir, sizeof dir, path);
     if (rc != 0) {
         return rc;
     }
@@ -146,7 +168,7 @@ int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, u
     }
     /* The umask must not narrow the mode the caller asked for. */
     if (fchmod(f->fd, (mode_t)mode) != 0 || ftruncate(f->fd, (off_t)size) != 0) {
-        rc = from_errno(errno);
+        rc = mmp__from_errno(errno);
     } else {
         rc = mmp__file_reserve(f, size);
     }
@@ -158,7 +180,8 @@ int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, u
     return 0;
 }
 
-int mmp__file_link(mmp__file *f, const char *path) {
+/* Gives the unnamed file f the name path; never replaces. */
+static int link_unnamed(mmp__file *f, const char *path) {
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
     /* linkat never replaces an existing name: EEXIST if someone was first. */
@@ -173,7 +196,22 @@ int mmp__file_link(mmp__file *f, const char *path) {
         }
         err = errno;
     }
-    return from_errno(err);
+    return mmp__from_errno(err);
+}
+
+int mmp__file_link(mmp__file *f, const char *path) {
+    char *named = absolute_copy(path);
+    if (named == NULL) {
+        return MMPOOL_ESYS;
+    }
+    int rc = link_unnamed(f, path);
+    if (rc == 0) {
+        free(f->path);
+        f->path = named;
+    } else {
+        free(named);
+    }
+    return rc;
 }
 
 void mmp__file_close(mmp__file *f) {
@@ -187,6 +225,7 @@ void mmp__file_close(mmp__file *f) {
         close(f->fd);
     }
     mmp__files_unlock();
+    free(f->path);
     free(f);
 }
 
@@ -194,16 +233,73 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
     struct stat mine;
     struct stat there;
     if (fstat(f->fd, &mine) != 0) {
-        return from_errno(errno);
+        return mmp__from_errno(errno);
     }
     if (lstat(path, &there) != 0) {
-        return errno == ENOENT ? 0 : from_errno(errno);
+        return errno == ENOENT ? 0 : mmp__from_errno(errno);
     }
     return mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
 }
 
+int mmp__file_at_path(mmp__file *f) {
+    return f->path == NULL ? 1 : mmp__file_is_at(f, f->path);
+}
+
 int mmp__path_remove(const char *path) {
-    return unlink(path) == 0 ? 0 : from_errno(errno);
+    return unlink(path) == 0 ? 0 : mmp__from_errno(errno);
+}
+
+/* Renames from to to unless to exists. */
+static int rename_new(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        return mmp__from_errno(errno);
+    }
+    /* A file system without RENAME_NOREPLACE: link never replaces either. */
+    if (link(from, to) != 0) {
+        return mmp__from_errno(errno);
+    }
+    if (unlink(from) != 0) {
+        int err = errno;
+        unlink(to);
+        return mmp__from_errno(err);
+    }
+    return 0;
+}
+
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap) {
+    static _Atomic unsigned counter;
+    char dir[4096];
+    int rc = mmp__dir_of(dir, sizeof dir, path);
+    for (int attempt = 0; rc == 0 && attempt < 16; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int n = snprintf(out, cap, "%s/.mmpool-gone-%ld-%u-%ld", dir, (long)getpid(),
+                         atomic_fetch_add(&counter, 1), (long)ts.tv_nsec);
+        if (n < 0 || (size_t)n >= cap) {
+            return MMPOOL_EINVAL;
+        }
+        rc = mmp__file_is_at(f, path);
+        if (rc == 1) {
+            rc = rename_new(path, out);
+        } else if (rc == 0) {
+            rc = MMPOOL_ENOENT;
+        }
+        if (rc == MMPOOL_EEXIST) {
+            rc = 0; /* somebody else's name: try another */
+            continue;
+        }
+        if (rc == 0 && mmp__file_is_at(f, out) != 1) {
+            /* Between the check and the rename another file took path (its
+             * name was removed without the path lock): it goes back. */
+            rename_new(out, path);
+            rc = MMPOOL_ENOENT;
+        }
+        return rc;
+    }
+    return rc != 0 ? rc : MMPOOL_EEXIST;
 }
 
 /* ---- size and mapping ---- */
@@ -211,7 +307,7 @@ int mmp__path_remove(const char *path) {
 int mmp__file_size(mmp__file *f, uint64_t *size) {
     struct stat st;
     if (fstat(f->fd, &st) != 0) {
-        return from_errno(errno);
+        return mmp__from_errno(errno);
     }
     *size = (uint64_t)st.st_size;
     return 0;
@@ -225,7 +321,7 @@ int mmp__file_read(mmp__file *f, uint64_t offset, void *buf, size_t len) {
             continue;
         }
         if (n < 0) {
-            return from_errno(errno);
+            return mmp__from_errno(errno);
         }
         if (n == 0) {
             return MMPOOL_EFORMAT; /* the file ends early */
@@ -254,7 +350,7 @@ int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
     }
     mmp__files_unlock();
     if (p == MAP_FAILED) {
-        return err == ENOMEM ? MMPOOL_ENOSPC : from_errno(err);
+        return err == ENOMEM ? MMPOOL_ENOSPC : mmp__from_errno(err);
     }
     *addr = p;
     return 0;
@@ -284,17 +380,7 @@ int mmp__lock_try(mmp__file *f, uint64_t byte) {
     if (lock_op(f, F_OFD_SETLK, F_WRLCK, byte, &fl) == 0) {
         return 0;
     }
-    return errno == EAGAIN || errno == EACCES ? MMPOOL_EBUSY : from_errno(errno);
-}
-
-int mmp__lock_wait(mmp__file *f, uint64_t byte) {
-    struct flock fl;
-    while (lock_op(f, F_OFD_SETLKW, F_WRLCK, byte, &fl) != 0) {
-        if (errno != EINTR) {
-            return from_errno(errno);
-        }
-    }
-    return 0;
+    return errno == EAGAIN || errno == EACCES ? MMPOOL_EBUSY : mmp__from_errno(errno);
 }
 
 int mmp__lock_test(mmp__file *f, uint64_t byte) {
@@ -302,7 +388,7 @@ int mmp__lock_test(mmp__file *f, uint64_t byte) {
      * description, also one in this process, and places nothing. */
     struct flock fl;
     if (lock_op(f, F_OFD_GETLK, F_WRLCK, byte, &fl) != 0) {
-        return from_errno(errno);
+        return mmp__from_errno(errno);
     }
     return fl.l_type == F_UNLCK ? 0 : MMPOOL_EBUSY;
 }

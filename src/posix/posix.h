@@ -1,5 +1,5 @@
-/* What the POSIX backend's files share: the open-file record, and the list
- * of open files that fork.c closes in a child. */
+/* What the POSIX backend's files share: the open-file record, the list of
+ * open files that fork.c closes in a child, and file.c's helpers. */
 #ifndef MMP_POSIX_H
 #define MMP_POSIX_H
 
@@ -9,6 +9,8 @@
 
 struct mmp__file {
     int fd;                 /* -1 once closed in a forked child */
+    char *path;             /* absolute path it was opened or named at;
+                               NULL while unnamed */
     bool inherited;         /* this process got the record through fork() */
     struct mmp__file *prev; /* the list of open files (fork.c) */
     struct mmp__file *next;
@@ -26,5 +28,10 @@ void mmp__files_unlock(void);
 /* Add f to, or remove it from, the list; with the lock held. */
 void mmp__files_add(mmp__file *f);
 void mmp__files_remove(mmp__file *f);
+
+/* Translates errno after a failed file operation into MMPOOL_E*. */
+int mmp__from_errno(int err);
+/* The directory part of path into dir (cap bytes): "." if it has none. */
+int mmp__dir_of(char *dir, size_t cap, const char *path);
 
 #endif /* MMP_POSIX_H */

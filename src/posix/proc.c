@@ -1,9 +1,11 @@
 /* Process identity (pid and start time, for display in the handle table)
- * and yielding the processor. */
+ * and yielding the processor, for a moment or a few milliseconds. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../platform.h"
@@ -38,4 +40,10 @@ uint64_t mmp__process_id(void) {
 
 void mmp__yield(void) {
     sched_yield();
+}
+
+void mmp__sleep_ms(int ms) {
+    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+    }
 }

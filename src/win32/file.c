@@ -456,6 +456,11 @@ int mmp__file_is_at(mmp__file *f, const char *path) {
     return info.dwVolumeSerialNumber == f->volume && index == f->index;
 }
 
+int mmp__file_at_path(mmp__file *f) {
+    /* A file being created is at its temporary name, which is its own. */
+    return f->path == NULL || f->temp != NULL ? 1 : mmp__file_is_at(f, f->path);
+}
+
 /* Whether the name path still names the file whose identity was before:
  * true also when it cannot be told (a file marked for deletion cannot be
  * opened), false when the name is gone or a new file took its place. */
@@ -521,6 +526,28 @@ int mmp__path_remove(const char *path) {
         set_delete_handle(h, true);
     }
     CloseHandle(h);
+    return rc;
+}
+
+int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap) {
+    HANDLE h;
+    int rc = open_name(path, DELETE | FILE_READ_ATTRIBUTES, &h);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Renamed through a handle on the very file checked: no other file
+     * that takes the name meanwhile can be moved by mistake. A removed
+     * pool's name, so that a user that closes it last deletes it. */
+    char tmp[MMP__TEMP_MAX];
+    if (!same_file(f, h)) {
+        rc = MMPOOL_ENOENT;
+    } else if ((rc = temp_name(path, MMP__GONE_PREFIX, tmp, sizeof tmp)) == 0) {
+        rc = strlen(tmp) < cap ? rename_handle(h, tmp) : MMPOOL_EINVAL;
+    }
+    CloseHandle(h);
+    if (rc == 0) {
+        memcpy(out, tmp, strlen(tmp) + 1);
+    }
     return rc;
 }
 

@@ -100,12 +100,6 @@ int mmp__lock_try(mmp__file *f, uint64_t byte) {
     }
 }
 
-int mmp__lock_wait(mmp__file *f, uint64_t byte) {
-    /* The handle is synchronous: LockFileEx returns once the lock is ours
-     * (after any test in progress, which holds it for an instant). */
-    return lock(f, byte, LOCKFILE_EXCLUSIVE_LOCK);
-}
-
 void mmp__lock_release(mmp__file *f, uint64_t byte) {
     AcquireSRWLockExclusive(&f->held_lock);
     int i = held_at(f, byte);

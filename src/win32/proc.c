@@ -1,5 +1,5 @@
 /* Process identity (id and creation time, for display in the handle table)
- * and yielding the processor. */
+ * and yielding the processor, for a moment or a few milliseconds. */
 #include "win32.h"
 
 uint64_t mmp__process_id(void) {
@@ -21,4 +21,8 @@ uint64_t mmp__process_start(void) {
 
 void mmp__yield(void) {
     SwitchToThread();
+}
+
+void mmp__sleep_ms(int ms) {
+    Sleep((DWORD)ms);
 }

@@ -142,10 +142,18 @@ class PoolStateTest(PoolTest):
     def test_mode_sets_the_permission_bits_of_a_new_pool(self):
         old = os.umask(0)
         try:
-            self.create(mode=0o640)
+            self.create(mode=0o660)
         finally:
             os.umask(old)
-        self.assertEqual(os.stat(self.path).st_mode & 0o7777, 0o640)
+        self.assertEqual(os.stat(self.path).st_mode & 0o7777, 0o660)
+
+    def test_mode_granting_read_without_write_is_refused(self):
+        for mode in (0o640, 0o644, 0o4600, 0o700):
+            with self.subTest(mode=oct(mode)):
+                with self.assertRaises(mmpool.Error) as ctx:
+                    self.create(mode=mode)
+                self.assertEqual(ctx.exception.code, mmpool.EINVAL)
+                self.assertFalse(os.path.exists(self.path))
 
     def test_a_bare_name_lives_in_the_shared_memory_place(self):
         if not os.path.isdir("/dev/shm"):
