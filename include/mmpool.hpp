@@ -44,6 +44,7 @@ namespace c {
 } // namespace c
 } // namespace mmpool
 
+using mmpool::c::MMPOOL_ANY_OWNER;
 using mmpool::c::mmpool_close;
 using mmpool::c::MMPOOL_CREATE;
 using mmpool::c::mmpool_default_dir;
@@ -202,6 +203,11 @@ struct options {
     mmpool::read_mode read_mode = mmpool::read_mode::latest; /**< for this handle */
     std::string format; /**< payload description stored at create, at most
                            MMPOOL_FORMAT_MAX bytes, no NUL; ignored when the pool exists */
+    /* Added last, so that aggregate initialisation by position still fills
+     * the fields above as before. */
+    bool any_owner = false; /**< MMPOOL_ANY_OWNER: open a pool in a world-writable sticky
+                               directory (/dev/shm) whatever user owns its file; without it
+                               another user's pool there throws MMPOOL_EACCES */
 };
 
 /** A frame's metadata (mmpool_frame). */
@@ -219,7 +225,11 @@ struct stats {
     std::uint32_t slot_count = 0;                            /**< slots in the pool */
     mmpool::read_mode read_mode = mmpool::read_mode::latest; /**< this handle's */
     std::uint64_t last_seq = 0;                              /**< newest committed seq, 0 if none */
-    std::string format; /**< payload description given at create */
+    std::string format;      /**< payload description given at create */
+    std::uint64_t owner = 0; /**< the pool file's owner when the handle was opened: its uid
+                                  (Windows: the RID of the owner's SID) */
+    bool created = false;    /**< this handle created the pool (false: it opened one that
+                                  was there) */
 };
 
 /** The monotonic clock of frame timestamps, in ns (mmpool_now_ns()). */
@@ -487,7 +497,8 @@ class pool {
         o.slot_capacity = opts.slot_capacity;
         o.slot_count = opts.slot_count;
         o.flags = (opts.create ? unsigned(MMPOOL_CREATE) : 0u) |
-                  (opts.exclusive ? unsigned(MMPOOL_EXCL) : 0u);
+                  (opts.exclusive ? unsigned(MMPOOL_EXCL) : 0u) |
+                  (opts.any_owner ? unsigned(MMPOOL_ANY_OWNER) : 0u);
         o.mode = opts.mode;
         o.read_mode = static_cast<std::uint32_t>(opts.read_mode);
         o.format = opts.format.empty() ? nullptr : opts.format.c_str();
@@ -639,6 +650,8 @@ class pool {
         out.read_mode = static_cast<mmpool::read_mode>(s.read_mode);
         out.last_seq = s.last_seq;
         out.format.assign(s.format, strnlen_(s.format, sizeof s.format));
+        out.owner = s.owner;
+        out.created = s.created != 0;
         return out;
     }
 

@@ -87,8 +87,14 @@ int cli_output_close(cli_output *o, const char *what, const char *why);
 /* Prints the failure err of mmpool_open(name, asked) and returns
  * CLI_ERROR. When the pool is there with another geometry than asked
  * (MMPOOL_EMISMATCH, or MMPOOL_EEXIST from a create), the message names
- * both: "pool has 2 slots x 65536 B, asked 3 x 6220800 B". */
+ * both: "pool has 2 slots x 65536 B, asked 3 x 6220800 B". When it was
+ * refused (MMPOOL_EACCES) and can be inspected, the message names its
+ * owner: "owned by uid 1234 (alice)". asked may be NULL (opts NULL). */
 int cli_fail_open(const char *name, int err, const mmpool_options *asked);
+/* The owner of a pool (mmpool_info.owner) for text output: "uid 1234
+ * (alice)", "uid 1234" when the system has no name for it; on Windows
+ * "RID 1001". The name is made safe for the terminal. Returns out. */
+const char *cli_owner_text(char *out, size_t cap, uint64_t owner);
 
 /* The pools found in a directory: each file that mmpool_inspect() accepts,
  * sorted by name. Files that are not pools, or that cannot be opened, are

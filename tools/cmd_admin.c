@@ -61,18 +61,21 @@ int cmd_create(int argc, char **argv) {
 }
 
 int cmd_flush(int argc, char **argv) {
+    cli_opt opts[] = {{"--any-owner", 0, NULL}};
     const char *pos[1];
     int npos;
-    int rc = cli_parse("flush", argc, argv, NULL, 0, pos, 1, 1, &npos);
+    int rc = cli_parse("flush", argc, argv, opts, 1, pos, 1, 1, &npos);
     if (rc != CLI_OK) {
         return rc;
     }
+    mmpool_options o = {.flags = opts[0].value != NULL ? (uint32_t)MMPOOL_ANY_OWNER : 0u};
     mmpool *pool;
-    int err = mmpool_open(&pool, pos[0], NULL);
-    if (err == 0) {
-        err = mmpool_flush(pool);
-        mmpool_close(pool);
+    int err = mmpool_open(&pool, pos[0], &o);
+    if (err != 0) {
+        return cli_fail_open(pos[0], err, &o);
     }
+    err = mmpool_flush(pool);
+    mmpool_close(pool);
     return err == 0 ? CLI_OK : cli_fail(pos[0], err);
 }
 

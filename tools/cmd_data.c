@@ -25,13 +25,20 @@ static int is_stdio(const char *file) {
 /* Opens the pool named on the command line and learns its geometry. */
 static int open_pool(const char *name, mmpool_options *o, mmpool **pool, mmpool_stats *st) {
     int rc = mmpool_open(pool, name, o);
-    if (rc == 0) {
-        rc = mmpool_stat(*pool, st);
-        if (rc != 0) {
-            mmpool_close(*pool);
-        }
+    if (rc != 0) {
+        return cli_fail_open(name, rc, o);
     }
-    return rc == 0 ? CLI_OK : cli_fail(name, rc);
+    rc = mmpool_stat(*pool, st);
+    if (rc != 0) {
+        mmpool_close(*pool);
+        return cli_fail(name, rc);
+    }
+    return CLI_OK;
+}
+
+/* mmpool_options.flags for --any-owner (given or not). */
+static uint32_t owner_flags(const cli_opt *any_owner) {
+    return any_owner->value != NULL ? (uint32_t)MMPOOL_ANY_OWNER : 0u;
 }
 
 static void *alloc_frame(uint64_t capacity) {
@@ -42,18 +49,19 @@ static void *alloc_frame(uint64_t capacity) {
 /* ---- put ---- */
 
 int cmd_put(int argc, char **argv) {
-    cli_opt opts[] = {{"--timeout", 1, NULL}};
+    cli_opt opts[] = {{"--timeout", 1, NULL}, {"--any-owner", 0, NULL}};
     const char *pos[2] = {NULL, NULL};
     int npos;
-    int rc = cli_parse("put", argc, argv, opts, 1, pos, 1, 2, &npos);
+    int rc = cli_parse("put", argc, argv, opts, 2, pos, 1, 2, &npos);
     int timeout;
     if (rc != CLI_OK || (rc = timeout_opt("put", &opts[0], MMPOOL_WAIT_FOREVER, &timeout))) {
         return rc;
     }
     const char *file = pos[1];
+    mmpool_options o = {.flags = owner_flags(&opts[1])};
     mmpool *pool;
     mmpool_stats st;
-    if ((rc = open_pool(pos[0], NULL, &pool, &st)) != CLI_OK) {
+    if ((rc = open_pool(pos[0], &o, &pool, &st)) != CLI_OK) {
         return rc;
     }
     unsigned char *buf = alloc_frame(st.slot_capacity);
@@ -113,10 +121,11 @@ static int save(const char *pool, const char *file, const void *data, size_t len
 }
 
 /* Reads the next frame of a new handle (the newest, or with FIFO the
- * oldest) into a buffer of the pool's capacity. */
-static int read_one(const char *name, uint32_t read_mode, int timeout, unsigned char **buf,
-                    mmpool_frame *frame, mmpool_stats *st) {
-    mmpool_options o = {.read_mode = read_mode};
+ * oldest) into a buffer of the pool's capacity. flags: MMPOOL_ANY_OWNER
+ * or 0. */
+static int read_one(const char *name, uint32_t read_mode, uint32_t flags, int timeout,
+                    unsigned char **buf, mmpool_frame *frame, mmpool_stats *st) {
+    mmpool_options o = {.flags = flags, .read_mode = read_mode};
     mmpool *pool;
     int rc = open_pool(name, &o, &pool, st);
     if (rc != CLI_OK) {
@@ -143,10 +152,10 @@ static int read_one(const char *name, uint32_t read_mode, int timeout, unsigned 
 }
 
 int cmd_get(int argc, char **argv) {
-    cli_opt opts[] = {{"--timeout", 1, NULL}, {"--fifo", 0, NULL}};
+    cli_opt opts[] = {{"--timeout", 1, NULL}, {"--fifo", 0, NULL}, {"--any-owner", 0, NULL}};
     const char *pos[2] = {NULL, NULL};
     int npos;
-    int rc = cli_parse("get", argc, argv, opts, 2, pos, 1, 2, &npos);
+    int rc = cli_parse("get", argc, argv, opts, 3, pos, 1, 2, &npos);
     int timeout;
     if (rc != CLI_OK || (rc = timeout_opt("get", &opts[0], MMPOOL_WAIT_FOREVER, &timeout))) {
         return rc;
@@ -155,7 +164,7 @@ int cmd_get(int argc, char **argv) {
     unsigned char *buf;
     mmpool_frame frame;
     mmpool_stats st;
-    rc = read_one(pos[0], mode, timeout, &buf, &frame, &st);
+    rc = read_one(pos[0], mode, owner_flags(&opts[2]), timeout, &buf, &frame, &st);
     if (rc == CLI_OK) {
         rc = save(pos[0], pos[1], buf, (size_t)frame.len);
         free(buf);
@@ -257,10 +266,10 @@ static int save_image(const char *pool, const char *file, const image *im, unsig
 }
 
 int cmd_snapshot(int argc, char **argv) {
-    cli_opt opts[] = {{"--timeout", 1, NULL}};
+    cli_opt opts[] = {{"--timeout", 1, NULL}, {"--any-owner", 0, NULL}};
     const char *pos[2];
     int npos;
-    int rc = cli_parse("snapshot", argc, argv, opts, 1, pos, 2, 2, &npos);
+    int rc = cli_parse("snapshot", argc, argv, opts, 2, pos, 2, 2, &npos);
     int timeout;
     if (rc != CLI_OK || (rc = timeout_opt("snapshot", &opts[0], 0, &timeout))) {
         return rc;
@@ -290,7 +299,7 @@ int cmd_snapshot(int argc, char **argv) {
     unsigned char *buf;
     mmpool_frame frame;
     mmpool_stats st;
-    rc = read_one(pos[0], MMPOOL_READ_LATEST, timeout, &buf, &frame, &st);
+    rc = read_one(pos[0], MMPOOL_READ_LATEST, owner_flags(&opts[1]), timeout, &buf, &frame, &st);
     if (rc != CLI_OK) {
         return rc;
     }

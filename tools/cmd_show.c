@@ -194,6 +194,7 @@ static void info_text(const char *path, const snapshot *s) {
     printf("format       %s\n",
            in->format[0] != '\0' ? cli_text(text, sizeof text, in->format) : "-");
     printf("created      %s\n", when);
+    printf("owner        %s\n", cli_owner_text(text, sizeof text, in->owner));
     printf("newest seq   %" PRIu64 "\n", in->last_seq);
     if (in->retired) {
         printf("retired      yes: unlinked, handles on it get MMPOOL_ESTALE\n");
@@ -267,9 +268,9 @@ static void info_json(const char *path, const snapshot *s) {
            in->version_major, in->version_minor, in->slot_count, in->slot_capacity, in->slot_stride,
            in->file_size);
     cli_json_string(stdout, in->format);
-    printf(", \"created_ns\": %" PRIu64 ", \"created\": \"%s\", \"last_seq\": %" PRIu64
-           ", \"retired\": %s,\n \"commit_lock\": ",
-           in->created_ns, when, in->last_seq, in->retired ? "true" : "false");
+    printf(", \"created_ns\": %" PRIu64 ", \"created\": \"%s\", \"owner\": %" PRIu64
+           ", \"last_seq\": %" PRIu64 ", \"retired\": %s,\n \"commit_lock\": ",
+           in->created_ns, when, in->owner, in->last_seq, in->retired ? "true" : "false");
     if (in->commit_lock == 0 || in->commit_lock > MMPOOL_MAX_HANDLES) {
         printf("null");
     } else {

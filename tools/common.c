@@ -92,7 +92,37 @@ static void asked_number(char *out, size_t cap, uint64_t v) {
     }
 }
 
+const char *cli_owner_text(char *out, size_t cap, uint64_t owner) {
+    char user[256];
+    char shown[4 * sizeof user];
+    if (tool_user_name(owner, user, sizeof user) == 0) {
+        snprintf(out, cap, "%s %" PRIu64 " (%s)", tool_owner_kind, owner,
+                 cli_text(shown, sizeof shown, user));
+    } else {
+        snprintf(out, cap, "%s %" PRIu64, tool_owner_kind, owner);
+    }
+    return out;
+}
+
+/* The failure of an open that the file's owner may explain: an open
+ * refused with MMPOOL_EACCES names who owns the pool, which mmpool_inspect()
+ * reads without attaching (the owner rule does not apply to it); when it
+ * cannot be inspected either, the plain error is all there is to say. */
+static int fail_access(const char *name, int err) {
+    mmpool_info info;
+    if (mmpool_inspect(name, &info, NULL, 0, NULL, 0) != 0) {
+        return cli_fail(name, err);
+    }
+    char owner[1100];
+    fprintf(stderr, "mmpool: %s: %s: owned by %s (%s)\n", name, mmpool_strerror(err),
+            cli_owner_text(owner, sizeof owner, info.owner), mmpool_err_name(err));
+    return CLI_ERROR;
+}
+
 int cli_fail_open(const char *name, int err, const mmpool_options *asked) {
+    if (err == MMPOOL_EACCES) {
+        return fail_access(name, err);
+    }
     mmpool_info info;
     /* Only the slot count and capacity make mmpool_open() refuse a pool
      * (the format is ignored when the pool exists), so these two are what

@@ -15,6 +15,13 @@ typedef struct command {
     "POOL is a bare name (placed where mmpool_open() places it, /dev/shm on Linux)\n"              \
     "or a path containing '/'.\n"
 
+/* The commands that open a handle on the pool (the others only inspect it,
+ * to which the owner rule does not apply). */
+#define ANY_OWNER_OPT                                                                              \
+    "  --any-owner         open the pool even if it lies in a world-writable\n"                    \
+    "                      sticky directory (/dev/shm) and another user owns it\n"                 \
+    "                      (MMPOOL_ANY_OWNER); without it that is refused\n"
+
 static const command commands[] = {
     {"ls", cmd_ls,
      "Usage: mmpool ls [--json] [DIR]\n"
@@ -24,9 +31,10 @@ static const command commands[] = {
      "  --json   one JSON array of objects\n"},
     {"info", cmd_info,
      "Usage: mmpool info [--json] POOL\n"
-     "Shows the header (format version, geometry, payload format, creation time),\n"
-     "each slot's state (empty, committed, being written, pinned) and each entry of\n"
-     "the handle table, every holder marked alive or dead. Attaches to nothing.\n"
+     "Shows the header (format version, geometry, payload format, creation time,\n"
+     "the file's owner), each slot's state (empty, committed, being written,\n"
+     "pinned) and each entry of the handle table, every holder marked alive or\n"
+     "dead. Attaches to nothing.\n"
      "  --json   one JSON object\n" POOL_ARG},
     {"watch", cmd_watch,
      "Usage: mmpool watch [--count N] [--interval SECONDS] POOL\n"
@@ -36,26 +44,26 @@ static const command commands[] = {
      "  --count N             stop after N lines\n"
      "  --interval SECONDS    time between lines (default 1)\n" POOL_ARG},
     {"put", cmd_put,
-     "Usage: mmpool put [--timeout SECONDS] POOL [FILE]\n"
+     "Usage: mmpool put [--timeout SECONDS] [--any-owner] POOL [FILE]\n"
      "Writes the whole of FILE (default or '-': standard input) as one frame.\n"
      "  --timeout SECONDS   wait at most this long for a free slot (default:\n"
-     "                      forever; 0: do not wait)\n" POOL_ARG},
+     "                      forever; 0: do not wait)\n" ANY_OWNER_OPT POOL_ARG},
     {"get", cmd_get,
-     "Usage: mmpool get [--timeout SECONDS] [--fifo] POOL [FILE]\n"
+     "Usage: mmpool get [--timeout SECONDS] [--fifo] [--any-owner] POOL [FILE]\n"
      "Reads one frame, the newest (or with --fifo the oldest) in the pool, into\n"
      "FILE (default or '-': standard output). Waits for one if the pool is empty.\n"
      "  --timeout SECONDS   wait at most this long (default: forever; 0: do not\n"
      "                      wait)\n"
-     "  --fifo              the oldest frame instead of the newest\n" POOL_ARG},
+     "  --fifo              the oldest frame instead of the newest\n" ANY_OWNER_OPT POOL_ARG},
     {"snapshot", cmd_snapshot,
-     "Usage: mmpool snapshot [--timeout SECONDS] POOL OUT\n"
+     "Usage: mmpool snapshot [--timeout SECONDS] [--any-owner] POOL OUT\n"
      "Saves the newest frame as an image: PNG if OUT ends in .png (any case),\n"
      "binary PPM otherwise. Colour (RGB) for a payload format 'bgr8 WxH' or\n"
      "'rgb8 WxH', grey for 'gray8 WxH'. Other formats, or a frame of another size\n"
      "than W*H*channels bytes, are an error. OUT is written under a temporary name\n"
      "and renamed into place. OUT '-' is standard output (PPM).\n"
      "  --timeout SECONDS   wait this long for a frame if there is none\n"
-     "                      (default: 0, do not wait)\n" POOL_ARG},
+     "                      (default: 0, do not wait)\n" ANY_OWNER_OPT POOL_ARG},
     {"create", cmd_create,
      "Usage: mmpool create --capacity SIZE --slots N [--format STR] [--mode MODE] POOL\n"
      "Creates a new pool; an existing one is an error.\n"
@@ -66,8 +74,8 @@ static const command commands[] = {
      "                    'bgr8 1920x1080'\n"
      "  --mode MODE       octal permission bits (default 0600)\n" POOL_ARG},
     {"flush", cmd_flush,
-     "Usage: mmpool flush POOL\n"
-     "Drops every frame that no handle holds. Seqs keep counting.\n" POOL_ARG},
+     "Usage: mmpool flush [--any-owner] POOL\n"
+     "Drops every frame that no handle holds. Seqs keep counting.\n" ANY_OWNER_OPT POOL_ARG},
     {"rm", cmd_rm,
      "Usage: mmpool rm POOL\n"
      "Removes the pool: handles still open on it get MMPOOL_ESTALE. A file that\n"

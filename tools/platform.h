@@ -8,6 +8,7 @@
 #define MMPOOL_CLI_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The names of the regular files in dir, unsorted, in a malloc'd array of
@@ -35,6 +36,15 @@ int tool_caller_is_admin(void);
 /* Who tool_caller_is_admin() accepts, for messages: "root", or "an
  * elevated administrator". */
 extern const char tool_admin_name[];
+
+/* What mmpool_info.owner and mmpool_stats.owner hold, for messages: "uid"
+ * on POSIX, "RID" on Windows (the last sub-authority of the owner's SID). */
+extern const char tool_owner_kind[];
+/* The name of the user whose id is owner, as the system's user database
+ * has it, into out (cap bytes). 0, or -1 when it has none (POSIX: no
+ * passwd entry; Windows: a RID alone names no account) or it does not
+ * fit; out is then "". */
+int tool_user_name(uint64_t owner, char *out, size_t cap);
 
 /* What is at path, judged without following a symbolic link. */
 typedef enum tool_path_kind {

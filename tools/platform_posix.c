@@ -1,9 +1,10 @@
-/* POSIX side of the tool's platform helpers: readdir, file owners and
- * rename, sigaction, nanosleep. */
+/* POSIX side of the tool's platform helpers: readdir, file owners, user
+ * names and rename, sigaction, nanosleep. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,22 @@ tool_owner tool_file_owner(const char *path) {
     /* The effective uid: the one the kernel checks when the tool removes
      * the file. */
     return st.st_uid == geteuid() ? TOOL_OWNER_CALLER : TOOL_OWNER_OTHER;
+}
+
+const char tool_owner_kind[] = "uid";
+
+int tool_user_name(uint64_t owner, char *out, size_t cap) {
+    struct passwd pw;
+    struct passwd *found = NULL;
+    char buf[4096];
+    out[0] = '\0';
+    if (owner != (uint64_t)(uid_t)owner ||
+        getpwuid_r((uid_t)owner, &pw, buf, sizeof buf, &found) != 0 || found == NULL ||
+        strlen(found->pw_name) >= cap) {
+        return -1;
+    }
+    memcpy(out, found->pw_name, strlen(found->pw_name) + 1);
+    return 0;
 }
 
 int tool_caller_is_admin(void) {

@@ -46,6 +46,17 @@ void tool_binary_stdio(void) {
 /* ---- owners, kinds of path, replacing a file ---- */
 
 const char tool_admin_name[] = "an elevated administrator";
+const char tool_owner_kind[] = "RID";
+
+int tool_user_name(uint64_t owner, char *out, size_t cap) {
+    /* The RID is all mmpool_info gives; without the rest of the SID (the
+     * domain or machine) it names no account. */
+    (void)owner;
+    if (cap > 0) {
+        out[0] = '\0';
+    }
+    return -1;
+}
 
 /* Opens path to read its attributes or security descriptor, not following
  * a reparse point (a symbolic link is judged itself); BACKUP_SEMANTICS

@@ -15,6 +15,11 @@
 #include <utility>
 #include <vector>
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 static int failures = 0;
 
 #define CHECK(cond)                                                                                \
@@ -174,6 +179,71 @@ void test_errors_carry_code_and_name() {
     }
     CHECK(caught);
 }
+
+void test_stats_tell_the_owner_and_whether_this_handle_created_the_pool() {
+    scratch_name name("owner");
+    mmpool::pool creator(name.str(), create_opts(64, 2));
+    mmpool::pool adopter(name.str());
+    mmpool::options again = create_opts(64, 2);
+    again.exclusive = false; /* create on a pool that is there: adopts it */
+    mmpool::pool also_create(name.str(), again);
+    CHECK(creator.stats().created);
+    CHECK(!adopter.stats().created);
+    CHECK(!also_create.stats().created);
+    CHECK(creator.stats().owner == adopter.stats().owner);
+#ifndef _WIN32
+    CHECK(creator.stats().owner == static_cast<std::uint64_t>(geteuid()));
+#endif
+    /* any_owner changes nothing for the caller's own pool. */
+    mmpool::options any;
+    any.any_owner = true;
+    mmpool::pool own(name.str(), any);
+    CHECK(own.stats().owner == creator.stats().owner && !own.stats().created);
+}
+
+#ifndef _WIN32
+/* Another user's pool in a world-writable sticky directory (like /dev/shm):
+ * refused with MMPOOL_EACCES unless any_owner is set. Root makes the pool
+ * and gives it to an unused uid; other users cannot, and skip. */
+void test_another_users_pool_in_a_sticky_directory_needs_any_owner() {
+    if (geteuid() != 0) {
+        std::printf("skipped the owner rule test: needs root to give a pool to another uid\n");
+        return;
+    }
+    const unsigned other = 64125;
+    /* The directory and the pool in it, removed however the test ends. */
+    struct sticky_dir {
+        char dir[40] = "/dev/shm/mmpool-cpp-sticky-XXXXXX";
+        std::string pool;
+        ~sticky_dir() {
+            (void)mmpool_unlink(pool.c_str());
+            (void)rmdir(dir);
+        }
+    } d;
+    if (mkdtemp(d.dir) == nullptr || chmod(d.dir, 01777) != 0) {
+        CHECK(!"a sticky directory under /dev/shm");
+        return;
+    }
+    d.pool = std::string(d.dir) + "/cam0";
+    const std::string &path = d.pool;
+    mmpool::options o = create_opts(64, 2);
+    o.mode = 0666;
+    { mmpool::pool(path, o).write("forged", 6); }
+    CHECK(chown(path.c_str(), other, other) == 0);
+
+    CHECK_THROWS(mmpool::pool(path), MMPOOL_EACCES);
+    o.exclusive = false;
+    CHECK_THROWS(mmpool::pool(path, o), MMPOOL_EACCES);
+    mmpool::options any;
+    any.any_owner = true;
+    {
+        mmpool::pool p(path, any);
+        CHECK(p.stats().owner == other && !p.stats().created);
+        char buf[64];
+        CHECK(p.read(buf, sizeof buf, mmpool::no_wait).size == 6);
+    }
+}
+#endif
 
 void test_interrupt_cancels_a_blocked_read() {
     scratch_name name("interrupt");
@@ -448,6 +518,10 @@ int main() {
     RUN(test_latest_reader_counts_dropped_frames);
     RUN(test_try_calls_report_nothing_without_throwing);
     RUN(test_errors_carry_code_and_name);
+    RUN(test_stats_tell_the_owner_and_whether_this_handle_created_the_pool);
+#ifndef _WIN32
+    RUN(test_another_users_pool_in_a_sticky_directory_needs_any_owner);
+#endif
     RUN(test_interrupt_cancels_a_blocked_read);
     RUN(test_write_loan_commits_what_was_filled);
     RUN(test_write_loan_not_committed_is_aborted_by_destructor);

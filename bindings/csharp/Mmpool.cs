@@ -66,7 +66,8 @@ namespace Mmpool
         public MmpoolException(string call, int code) : this(call, code, null) { }
 
         // detail, when not null, is appended to the message: what the code
-        // alone cannot say (the two geometries of a Mismatch).
+        // alone cannot say (the two geometries of a Mismatch, the owner of a
+        // pool refused with AccessDenied).
         internal MmpoolException(string call, int code, string detail)
             : base(call + ": " + Native.Describe(code) + " (" + Native.NameOf(code) + ")" +
                    (detail != null ? ": " + detail : ""))
@@ -86,6 +87,10 @@ namespace Mmpool
         public uint Mode;              // permission bits on create; 0 = 0600
         public ReadMode ReadMode = ReadMode.Latest;
         public string Format;          // payload description, <= 63 bytes of UTF-8
+        // MMPOOL_ANY_OWNER: open a pool in a world-writable sticky directory
+        // (/dev/shm) whatever user owns its file; without it another user's
+        // pool there throws AccessDenied, whose message names the owner.
+        public bool AnyOwner;
     }
 
     /// <summary>A frame's metadata (mmpool_frame).</summary>
@@ -113,6 +118,11 @@ namespace Mmpool
         public ReadMode ReadMode { get; internal set; }
         public ulong LastSeq { get; internal set; }  // newest committed seq, 0 if none
         public string Format { get; internal set; }
+        // The pool file's owner when the handle was opened: its uid
+        // (Windows: the RID of the owner's SID).
+        public ulong Owner { get; internal set; }
+        // Whether this handle created the pool (false: it opened one that was there).
+        public bool Created { get; internal set; }
     }
 
     /// <summary>The C handle. P/Invoke holds a reference for the length
@@ -158,7 +168,8 @@ namespace Mmpool
                 {
                     o.slot_capacity = options.SlotCapacity;
                     o.slot_count = options.SlotCount;
-                    o.flags = (options.Create ? 1u : 0u) | (options.Exclusive ? 2u : 0u);
+                    o.flags = (options.Create ? Native.Create : 0u) | (options.Exclusive ? Native.Excl : 0u) |
+                              (options.AnyOwner ? Native.AnyOwner : 0u);
                     o.mode = options.Mode;
                     o.read_mode = (uint)options.ReadMode;
                     if (options.Format != null)
@@ -178,6 +189,8 @@ namespace Mmpool
                 }
                 if (rc == (int)ErrorCode.Mismatch)
                     throw new MmpoolException("mmpool_open", rc, MismatchDetail(path, o));
+                if (rc == (int)ErrorCode.AccessDenied)
+                    throw new MmpoolException("mmpool_open", rc, OwnerDetail(path));
                 Check("mmpool_open", rc);
                 return new Pool(h);
             }
@@ -206,6 +219,19 @@ namespace Mmpool
             string count = asked.slot_count != 0 ? asked.slot_count.ToString(c) : "any";
             return "pool has " + info.slot_count.ToString(c) + (info.slot_count == 1 ? " slot" : " slots") +
                    " x " + info.slot_capacity.ToString(c) + " B, asked " + count + " x " + capacity + " B";
+        }
+
+        // "owned by uid 1234" (Windows: "owned by RID 1001"), or null when the
+        // pool cannot be inspected either (no permission to open the file at
+        // all, or removed meanwhile). mmpool_inspect attaches to nothing, so
+        // the owner rule that refused the open does not stop it.
+        static string OwnerDetail(string path)
+        {
+            var info = new Native.Info();
+            if (Native.mmpool_inspect(path, ref info, IntPtr.Zero, UIntPtr.Zero, IntPtr.Zero, UIntPtr.Zero) != 0)
+                return null;
+            bool windows = Environment.OSVersion.Platform == PlatformID.Win32NT;
+            return "owned by " + (windows ? "RID " : "uid ") + info.owner.ToString(CultureInfo.InvariantCulture);
         }
 
         /// <summary>Opens the pool at path, creating it with this geometry if
@@ -378,7 +404,8 @@ namespace Mmpool
                 return new PoolStats {
                     SlotCapacity = s.slot_capacity, SlotCount = s.slot_count,
                     ReadMode = (ReadMode)s.read_mode, LastSeq = s.last_seq,
-                    Format = Encoding.UTF8.GetString(s.format, n)
+                    Format = Encoding.UTF8.GetString(s.format, n),
+                    Owner = s.owner, Created = s.created != 0
                 };
             }
         }
@@ -581,6 +608,11 @@ namespace Mmpool
     {
         const string Lib = "mmpool";
 
+        // mmpool_options.flags.
+        internal const uint Create = 1u << 0;    // MMPOOL_CREATE
+        internal const uint Excl = 1u << 1;      // MMPOOL_EXCL
+        internal const uint AnyOwner = 1u << 2;  // MMPOOL_ANY_OWNER
+
         [StructLayout(LayoutKind.Sequential)]
         internal struct Options
         {
@@ -624,10 +656,13 @@ namespace Mmpool
             public uint read_mode;
             public ulong last_seq;
             public fixed byte format[64];
-            public ulong reserved0, reserved1, reserved2, reserved3;
+            public ulong owner;      // offset 88
+            public uint created;     // offset 96
+            public uint reserved0;
+            public ulong reserved1, reserved2;
         }
 
-        /// <summary>mmpool_info: the fields up to format, then reserved.</summary>
+        /// <summary>mmpool_info: the fields up to owner, then reserved.</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct Info
         {
@@ -643,7 +678,8 @@ namespace Mmpool
             public uint commit_lock;
             public uint retired;
             public fixed byte format[64];
-            public ulong reserved0, reserved1, reserved2, reserved3;
+            public ulong owner;      // offset 128
+            public ulong reserved0, reserved1, reserved2;
         }
 
         [DllImport(Lib)] internal static extern int mmpool_open(out PoolHandle pool, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref Options opts);

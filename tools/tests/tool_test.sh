@@ -165,6 +165,9 @@ info)
   contains "$out" 'a "quoted" \ format'
   contains "$out" "committed seq 1, 1000 bytes"
   contains "$out" "empty"
+  me=$(id -u)
+  me_name=$(id -un 2>/dev/null)
+  contains "$out" "owner        uid $me${me_name:+ ($me_name)}"
   start_holder "$p" read
   run 0 info "$p"
   contains "$out" "pinned by pid $holder_pid (alive)"
@@ -173,7 +176,8 @@ info)
   json "assert d['slot_count'] == 3 and d['slot_capacity'] == 1000 and d['format'] == 'a \"quoted\" \\\\ format' and d['last_seq'] == 1, d
 s = [x for x in d['slots'] if x['state'] == 'committed']
 assert len(s) == 1 and s[0]['seq'] == 1 and s[0]['pinned_by'][0]['pid'] == $holder_pid and s[0]['pinned_by'][0]['alive'], d
-assert [h['pid'] for h in d['handles']] == [$holder_pid] and d['handles'][0]['reader'], d"
+assert [h['pid'] for h in d['handles']] == [$holder_pid] and d['handles'][0]['reader'], d
+assert d['owner'] == $me, d"
   start_holder "$p" write
   run 0 info "$p"
   contains "$out" "being written by pid $holder_pid (alive)"
@@ -566,6 +570,61 @@ clean_users)
   [ ! -e "$u/theirs" ] || fail "a user's clean left its own unused pool"
   run 0 info --json "$u/shared"
   json 'assert d["retired"] is False, d'
+  ;;
+owner)
+  # A pool that another user put first in a world-writable sticky directory
+  # (like /dev/shm): the commands that open it refuse it, naming its owner,
+  # unless --any-owner; info (which only inspects) shows the owner.
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP tool_owner: needs root, to make pools owned by another uid (CI runs as root)"
+    exit 77
+  fi
+  command -v setpriv >/dev/null || { echo "SKIP tool_owner: needs setpriv (util-linux)"; exit 77; }
+  other=64125
+  as_other=(setpriv --reuid="$other" --regid="$other" --clear-groups)
+  s=$dir/sticky
+  mkdir "$s"
+  chmod 1777 "$s"
+  chmod 755 "$dir"
+  q=$s/cam0
+  "${as_other[@]}" "$MMPOOL" create "$q" --capacity 16 --slots 2 --format "gray8 2x2" --mode 0666 \
+    >/dev/null || fail "create as uid $other"
+  printf forged | "${as_other[@]}" "$MMPOOL" put "$q" || fail "put as uid $other"
+  [ "$(stat -c %u "$q")" = "$other" ] || fail "the pool is not owned by uid $other"
+  name=$(getent passwd "$other" | cut -d: -f1)
+  owner="uid $other${name:+ ($name)}"
+  run 0 info "$q"
+  contains "$out" "owner        $owner"
+  run 0 info --json "$q"
+  json "assert d['owner'] == $other, d"
+  printf 'abcd' >"$dir/frame"
+  for c in "put $q $dir/frame" "get $q $dir/got" "snapshot $q $dir/snap.ppm" "flush $q"; do
+    # shellcheck disable=SC2086 # the command is meant to split into words
+    run 1 $c
+    contains "$err" "mmpool: $q: permission denied: owned by $owner (MMPOOL_EACCES)"
+  done
+  [ ! -e "$dir/got" ] && [ ! -e "$dir/snap.ppm" ] || fail "a refused command wrote a file"
+  run 0 info --json "$q"
+  json 'assert d["last_seq"] == 1 and not d["handles"], d'
+  # --any-owner opens it, for each of them.
+  run 0 get --any-owner "$q" "$dir/got"
+  [ "$(cat "$dir/got")" = forged ] || fail "get --any-owner did not read the pool's frame"
+  run 0 put --any-owner "$q" "$dir/frame"
+  run 0 snapshot --any-owner "$q" "$dir/snap.ppm"
+  [ "$(tail -c 4 "$dir/snap.ppm")" = abcd ] || fail "snapshot --any-owner did not save the frame"
+  run 0 flush --any-owner "$q"
+  run 0 info --json "$q"
+  json 'assert d["last_seq"] == 2 and all(x["state"] == "empty" for x in d["slots"]), d'
+  # With a user the system knows, the message names it too.
+  chown 65534 "$q"
+  nobody=$(getent passwd 65534 | cut -d: -f1)
+  run 1 get "$q" --timeout 0
+  contains "$err" "owned by uid 65534${nobody:+ ($nobody)} (MMPOOL_EACCES)"
+  # The caller's own pool in the same directory needs no flag.
+  run 0 create "$s/mine" --capacity 16 --slots 1
+  run 0 put "$s/mine" "$dir/frame"
+  run 0 info "$s/mine"
+  contains "$out" "owner        uid 0 (root)"
   ;;
 flush_rm)
   run 0 create "$p" --capacity 100 --slots 3

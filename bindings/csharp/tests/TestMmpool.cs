@@ -4,6 +4,7 @@
 // check; exits 1 if any failed.
 using System;
 using System.Diagnostics;
+using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Mmpool;
@@ -231,6 +232,96 @@ static class TestMmpool
         }
     }
 
+    // POSIX calls for the owner tests (the tests run on POSIX only); Mono
+    // maps "libc" to the C library.
+    [DllImport("libc")] static extern uint geteuid();
+    [DllImport("libc", SetLastError = true)] static extern int chmod(string path, uint mode);
+    [DllImport("libc", SetLastError = true)] static extern int chown(string path, uint owner, uint group);
+
+    // The native structs must have mmpool.h's sizes and offsets, which it
+    // checks with _Static_assert; they are internal, so looked up by name.
+    static void NativeStructsMatchTheHeader()
+    {
+        Type stats = typeof(Pool).Assembly.GetType("Mmpool.Native+Stats", true);
+        Type info = typeof(Pool).Assembly.GetType("Mmpool.Native+Info", true);
+        Check(Marshal.SizeOf(stats) == 120, "sizeof(mmpool_stats) is 120, not " + Marshal.SizeOf(stats));
+        Check(Marshal.OffsetOf(stats, "owner").ToInt64() == 88, "mmpool_stats.owner at 88");
+        Check(Marshal.OffsetOf(stats, "created").ToInt64() == 96, "mmpool_stats.created at 96");
+        Check(Marshal.SizeOf(info) == 160, "sizeof(mmpool_info) is 160, not " + Marshal.SizeOf(info));
+        Check(Marshal.OffsetOf(info, "owner").ToInt64() == 128, "mmpool_info.owner at 128");
+    }
+
+    static void StatsTellTheOwnerAndWhetherThisHandleCreatedThePool()
+    {
+        string name = NewName("owner");
+        try
+        {
+            using (var creator = CreateExcl(name, 64, 2))
+            using (var adopter = Pool.Open(name))
+            using (var again = Pool.Create(name, 64, 2)) // there already: adopted
+            using (var any = Pool.Open(name, new PoolOptions { AnyOwner = true }))
+            {
+                Check(creator.Stats.Created && !adopter.Stats.Created && !again.Stats.Created,
+                      "Created only for the handle that created the pool");
+                Check(creator.Stats.Owner == geteuid() && adopter.Stats.Owner == geteuid(),
+                      "Owner is the caller's effective uid, not " + creator.Stats.Owner);
+                Check(any.Stats.Owner == geteuid() && !any.Stats.Created, "AnyOwner opens one's own pool as usual");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // Another user's pool in a world-writable sticky directory (like
+    // /dev/shm): AccessDenied naming the owner, unless AnyOwner. Root makes
+    // the pool and gives it to an unused uid; other users skip this.
+    static void AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner()
+    {
+        if (geteuid() != 0)
+        {
+            Console.WriteLine("skipped AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner: needs root");
+            return;
+        }
+        const uint other = 64125;
+        string dir = "/dev/shm/" + NewName("sticky");
+        string path = dir + "/cam0";
+        try
+        {
+            Directory.CreateDirectory(dir);
+            Check(chmod(dir, Convert.ToUInt32("1777", 8)) == 0, "chmod 1777 " + dir);
+            using (var squatter = Pool.Open(path, new PoolOptions {
+                SlotCapacity = 64, SlotCount = 2, Create = true, Exclusive = true, Mode = Convert.ToUInt32("666", 8) }))
+                squatter.Write(new byte[] { 6, 6, 6 }, 0);
+            Check(chown(path, other, other) == 0, "chown " + path);
+            foreach (bool create in new[] { false, true })
+            {
+                try
+                {
+                    Pool.Open(path, new PoolOptions { SlotCapacity = 64, SlotCount = 2, Create = create }).Dispose();
+                    Check(false, "another user's pool opened without AnyOwner (Create " + create + ")");
+                }
+                catch (MmpoolException e)
+                {
+                    Check(e.Error == ErrorCode.AccessDenied, "AccessDenied, not " + e.Name);
+                    Check(e.Message.StartsWith("mmpool_open: ") && e.Message.Contains("(MMPOOL_EACCES)") &&
+                          e.Message.EndsWith(": owned by uid " + other),
+                          "the message names the owner: " + e.Message);
+                }
+            }
+            using (var p = Pool.Open(path, new PoolOptions { AnyOwner = true }))
+            {
+                PoolStats s = p.Stats;
+                Check(s.Owner == other && !s.Created, "AnyOwner opens it; Owner " + s.Owner + ", Created " + s.Created);
+                Frame f = p.Read(0);
+                Check(f.Data.Length == 3 && f.Data[0] == 6, "the squatter's frame is read with AnyOwner");
+            }
+        }
+        finally
+        {
+            Remove(path);
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
     static void InterruptCancelsABlockedRead()
     {
         string name = NewName("interrupt");
@@ -452,6 +543,9 @@ static class TestMmpool
         Run("TryCallsReturnFalseWhenNothingCame", TryCallsReturnFalseWhenNothingCame);
         Run("ErrorsCarryCodeAndName", ErrorsCarryCodeAndName);
         Run("MismatchNamesBothGeometries", MismatchNamesBothGeometries);
+        Run("NativeStructsMatchTheHeader", NativeStructsMatchTheHeader);
+        Run("StatsTellTheOwnerAndWhetherThisHandleCreatedThePool", StatsTellTheOwnerAndWhetherThisHandleCreatedThePool);
+        Run("AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner", AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner);
         Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
         Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
         Run("WriteLoanNotCommittedIsAbortedByDispose", WriteLoanNotCommittedIsAbortedByDispose);

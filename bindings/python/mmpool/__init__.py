@@ -24,6 +24,7 @@ from ._errors import (
     WouldBlockError,
 )
 from ._lib import (
+    ANY_OWNER,
     E2BIG,
     EACCES,
     EAGAIN,
@@ -51,4 +52,5 @@ __all__ = [
     "WouldBlockError", "ShapeError",
     "EINVAL", "ENOENT", "EEXIST", "EACCES", "EFORMAT", "EMISMATCH", "E2BIG", "ENOSPC",
     "EAGAIN", "EBUSY", "ETIMEDOUT", "ESYS", "ECANCELED", "ESTALE", "ETOOMANY",
+    "ANY_OWNER",
 ]

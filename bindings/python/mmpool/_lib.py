@@ -37,6 +37,7 @@ ETOOMANY = -15
 
 CREATE = 1 << 0
 EXCL = 1 << 1
+ANY_OWNER = 1 << 2
 READ_LATEST = 0
 READ_FIFO = 1
 WAIT_FOREVER = -1
@@ -80,7 +81,10 @@ class Stats(ctypes.Structure):
         ("read_mode", ctypes.c_uint32),
         ("last_seq", ctypes.c_uint64),
         ("format", ctypes.c_char * 64),
-        ("reserved", ctypes.c_uint64 * 4),
+        ("owner", ctypes.c_uint64),  # the file's owner at open: uid (Windows: the SID's RID)
+        ("created", ctypes.c_uint32),  # 1 if this handle created the pool
+        ("reserved0", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint64 * 2),
     ]
 
 
@@ -100,8 +104,26 @@ class Info(ctypes.Structure):
         ("commit_lock", ctypes.c_uint32),
         ("retired", ctypes.c_uint32),
         ("format", ctypes.c_char * 64),
-        ("reserved", ctypes.c_uint64 * 4),
+        ("owner", ctypes.c_uint64),  # the file's owner: uid (Windows: the SID's RID)
+        ("reserved", ctypes.c_uint64 * 3),
     ]
+
+
+def _check_layout():
+    """The sizes and offsets that include/mmpool.h checks with
+    _Static_assert: a field added here in the wrong place would read another
+    field's bytes. Not an assert, which python -O drops."""
+    for struct, size, offsets in (
+        (Stats, 120, {"format": 24, "owner": 88, "created": 96, "reserved": 104}),
+        (Info, 160, {"owner": 128}),
+    ):
+        wrong = [name for name, offset in offsets.items() if getattr(struct, name).offset != offset]
+        if ctypes.sizeof(struct) != size or wrong:
+            raise ImportError("mmpool: %s does not match mmpool.h (size %d, want %d; fields %s)"
+                              % (struct.__name__, ctypes.sizeof(struct), size, wrong))
+
+
+_check_layout()
 
 
 _P = ctypes.c_void_p  # mmpool *

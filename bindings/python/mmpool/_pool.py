@@ -32,6 +32,9 @@ class Stats(NamedTuple):
     read_mode: str  # "latest" or "fifo"
     last_seq: int  # newest committed seq, 0 if none
     format: str
+    # Added later, with defaults so that Stats(...) of the first five works.
+    owner: int = 0  # the pool file's owner when opened: uid (Windows: the owner SID's RID)
+    created: bool = False  # this handle created the pool (False: it opened one that was there)
 
 
 class _Handle:
@@ -93,6 +96,10 @@ class Pool:
     read_mode: "latest" (newest frame) or "fifo" (oldest unread frame).
     format: payload description stored at creation (<= 63 bytes).
     mode: permission bits of a new pool file (0 means 0o600).
+    any_owner: open the pool even when it lies in a world-writable sticky
+    directory (/dev/shm, /tmp) and belongs to another user (MMPOOL_ANY_OWNER);
+    without it such a pool raises MMPOOL_EACCES, whose message names the
+    file's owner. For deliberate sharing; a group-owned directory is better.
 
     Timeouts are seconds: None waits forever, 0 does not wait. Calls on one
     Pool are serialized by a lock, so threads may share it; interrupt()
@@ -103,7 +110,7 @@ class Pool:
 
     def __init__(
         self, path, slot_capacity=0, slot_count=0, create=False, read_mode="latest",
-        format=None, mode=0o600,
+        format=None, mode=0o600, any_owner=False,
     ):
         self._h = None
         self._loans = set()
@@ -112,7 +119,7 @@ class Pool:
         opts = _lib.Options()
         opts.slot_capacity = _check_uint("slot_capacity", slot_capacity, 64)
         opts.slot_count = _check_uint("slot_count", slot_count, 32)
-        opts.flags = _lib.CREATE if create else 0
+        opts.flags = (_lib.CREATE if create else 0) | (_lib.ANY_OWNER if any_owner else 0)
         opts.mode = _check_uint("mode", mode, 32)
         if read_mode not in _READ_MODES:
             raise ValueError("mmpool: read_mode must be 'latest' or 'fifo', not %r" % (read_mode,))
@@ -130,6 +137,10 @@ class Pool:
         if rc == _lib.EMISMATCH:
             raise _errors.error_for(rc, "%s: %s" % (
                 self.path, _geometry_mismatch(raw_path, slot_capacity, slot_count)))
+        if rc == _lib.EACCES:
+            owner = _owner_of(raw_path)
+            raise _errors.error_for(rc, self.path if owner is None else "%s: %s" % (
+                self.path, owner))
         _errors.check(rc, self.path)
         self._h = _Handle(ptr.value)
         st = self.stats()
@@ -317,7 +328,7 @@ class Pool:
             _errors.check(_L.mmpool_stat(h.ptr, ctypes.byref(st)))
         return Stats(
             st.slot_capacity, st.slot_count, _READ_MODE_NAMES.get(st.read_mode, "?"),
-            st.last_seq, st.format.decode("utf-8", "replace"),
+            st.last_seq, st.format.decode("utf-8", "replace"), st.owner, bool(st.created),
         )
 
 
@@ -336,6 +347,25 @@ def _geometry_mismatch(raw_path, slot_capacity, slot_count):
     if slot_capacity in (0, info.slot_capacity) and slot_count in (0, info.slot_count):
         text += " (the pool was replaced since the open)"
     return text
+
+
+def _owner_of(raw_path):
+    """Who owns the pool that mmpool_open() refused with MMPOOL_EACCES:
+    "owned by uid 1234 (alice)" (without the name when the password
+    database has none; Windows: the RID of the owner's SID), read from the
+    header without attaching. None when it cannot be inspected either (no
+    permission to open the file at all, or removed meanwhile)."""
+    info = _lib.Info()
+    if _L.mmpool_inspect(raw_path, ctypes.byref(info), None, 0, None, 0) < 0:
+        return None
+    if os.name == "nt":
+        return "owned by RID %d" % info.owner
+    try:
+        import pwd
+
+        return "owned by uid %d (%s)" % (info.owner, pwd.getpwuid(info.owner).pw_name)
+    except (ImportError, KeyError, OverflowError):
+        return "owned by uid %d" % info.owner
 
 
 def _numpy():

@@ -125,7 +125,7 @@ class PoolStateTest(PoolTest):
         pool.write(b"b")
         st = pool.stats()
         self.assertEqual(
-            st, mmpool.Stats(8192, 5, "fifo", 2, "gray8 64x128")
+            st, mmpool.Stats(8192, 5, "fifo", 2, "gray8 64x128", os.geteuid(), True)
         )
         adopted = self.adopt()
         self.assertEqual((adopted.slot_capacity, adopted.slot_count), (8192, 5))
