@@ -151,6 +151,21 @@ inline void check(const char *call, int rc) {
     }
 }
 
+/* Whether mmpool_write_commit ended the write loan, by its return code
+ * (mmpool.h; src/io.c). The one table of this binding:
+ *   0                 published, ended
+ *   MMPOOL_ESTALE     pool unlinked: ended, unpublished
+ *   MMPOOL_EFORMAT    damaged pool: ended, unpublished
+ *   MMPOOL_ECANCELED  interrupted waiting for the commit lock: ended
+ *   MMPOOL_EINVAL     the C handle holds no loan: nothing left to end
+ *   MMPOOL_E2BIG      len past the capacity: NOT ended, still held
+ * Every code but MMPOOL_E2BIG ends it (also one from a failed wait, which
+ * the C side aborts as well). mmpool_write_abort and mmpool_read_release
+ * end their loan whatever they return. */
+inline bool commit_ends_loan(int rc) noexcept {
+    return rc != MMPOOL_E2BIG;
+}
+
 /* "Nothing in the time given": what the try_ variants answer with false. */
 inline bool nothing_came(int rc) noexcept {
     return rc == MMPOOL_EAGAIN || rc == MMPOOL_EBUSY || rc == MMPOOL_ETIMEDOUT;
@@ -318,15 +333,17 @@ class write_loan {
     }
 
     /** Publishes the first len bytes and ends the loan. len > size():
-     * error MMPOOL_E2BIG and the loan stays held. Any other error (such as
-     * MMPOOL_ESTALE when the pool was unlinked) has ended the loan too, and
-     * it is thrown after the loan became empty. */
+     * error MMPOOL_E2BIG and the loan stays held. Any other error
+     * (MMPOOL_ESTALE: the pool was unlinked; MMPOOL_EFORMAT: it is damaged;
+     * MMPOOL_ECANCELED: interrupt() during the wait for another writer's
+     * commit) has ended the loan too, and is thrown after the loan became
+     * empty. */
     void commit(std::size_t len) {
         if (!*this) {
             throw error("mmpool_write_commit", MMPOOL_EINVAL);
         }
         int rc = mmpool_write_commit(pool_->p, len);
-        if (rc != MMPOOL_E2BIG) {
+        if (detail::commit_ends_loan(rc)) {
             clear(); // the C side gave the slot up; a later abort must not touch it
         }
         detail::check("mmpool_write_commit", rc);

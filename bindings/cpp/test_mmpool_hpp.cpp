@@ -16,6 +16,7 @@
 #include <vector>
 
 #ifndef _WIN32
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -310,6 +311,64 @@ void test_write_loan_is_empty_after_a_commit_that_ended_it() {
     CHECK_THROWS(loan.abort(), MMPOOL_EINVAL);
 }
 
+#ifndef _WIN32
+/* Header words a test scribbles through the pool file (docs/format.md):
+ * u64 last_seq at 256, u32 commit_lock (handle index + 1) at 264. The
+ * file's pages are those every handle maps, so a pwrite is seen at once.
+ * Little-endian hosts, as the CI runs. */
+constexpr off_t off_last_seq = 256;
+constexpr off_t off_commit_lock = 264;
+
+void scribble(const std::string &name, off_t offset, std::uint64_t value, std::size_t bytes) {
+    int fd = ::open(("/dev/shm/" + name).c_str(), O_RDWR);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        CHECK(::pwrite(fd, &value, bytes, offset) == static_cast<ssize_t>(bytes));
+        ::close(fd);
+    }
+}
+
+void test_write_loan_is_empty_after_a_commit_on_a_damaged_pool() {
+    scratch_name name("wformat");
+    mmpool::pool writer(name.str(), create_opts(64, 1));
+    mmpool::pool other(name.str());
+    mmpool::pool reader(name.str());
+    mmpool::write_loan loan = writer.acquire_write(mmpool::no_wait);
+    scribble(name.str(), off_last_seq, UINT64_MAX, 8); /* no seq left to give */
+    CHECK_THROWS(loan.commit(1), MMPOOL_EFORMAT);
+    CHECK(!loan);
+    CHECK(loan.data() == nullptr);
+    scribble(name.str(), off_last_seq, 7, 8);
+    /* The one slot went back: another writer's frame lands in it. */
+    other.write("hello", 5);
+    CHECK_THROWS(loan.abort(), MMPOOL_EINVAL);
+    char buf[8] = {};
+    mmpool::frame_info f = reader.read(buf, sizeof buf, mmpool::no_wait);
+    CHECK(f.seq == 8 && f.size == 5 && std::memcmp(buf, "hello", 5) == 0);
+}
+
+void test_write_loan_is_empty_after_an_interrupted_commit() {
+    scratch_name name("wcancel");
+    /* A fresh pool gives its first handles entries 0 and 1; the commit lock
+     * is made to look held by the live second one, so the commit waits for
+     * it until interrupt(). */
+    mmpool::pool writer(name.str(), create_opts(64, 2));
+    mmpool::pool holder(name.str());
+    mmpool::pool reader(name.str());
+    mmpool::write_loan loan = writer.acquire_write(mmpool::no_wait);
+    scribble(name.str(), off_commit_lock, 2, 4);
+    writer.interrupt();
+    CHECK_THROWS(loan.commit(1), MMPOOL_ECANCELED);
+    CHECK(!loan);
+    CHECK(loan.data() == nullptr);
+    CHECK_THROWS(loan.abort(), MMPOOL_EINVAL);
+    scribble(name.str(), off_commit_lock, 0, 4);
+    char buf[8];
+    CHECK(!reader.try_read(buf, sizeof buf).has_value()); /* nothing published */
+    writer.write("x", 1);                                 /* the slot came back */
+}
+#endif
+
 void test_read_loan_is_released_by_destructor() {
     scratch_name name("rrelease");
     mmpool::pool writer(name.str(), create_opts(64, 1));
@@ -526,6 +585,10 @@ int main() {
     RUN(test_write_loan_commits_what_was_filled);
     RUN(test_write_loan_not_committed_is_aborted_by_destructor);
     RUN(test_write_loan_is_empty_after_a_commit_that_ended_it);
+#ifndef _WIN32
+    RUN(test_write_loan_is_empty_after_a_commit_on_a_damaged_pool);
+    RUN(test_write_loan_is_empty_after_an_interrupted_commit);
+#endif
     RUN(test_read_loan_is_released_by_destructor);
     RUN(test_moved_pool_is_empty_and_target_works);
     RUN(test_move_assignment_closes_the_old_handle);

@@ -480,14 +480,34 @@ namespace Mmpool
         }
 
         /// <summary>Publishes the first length bytes and ends the loan.
-        /// length over Capacity: MmpoolException TooBig, the loan stays.</summary>
+        /// length over Capacity: MmpoolException TooBig, the loan stays.
+        /// Any other failure (Stale, BadFormat, Canceled) has ended the loan
+        /// too, unpublished, before it throws: see CommitEndsLoan.</summary>
         public void Commit(long length)
         {
             Live();
             if (length < 0)
                 throw new ArgumentOutOfRangeException("length");
-            Pool.Check("mmpool_write_commit", Native.mmpool_write_commit(pool.Raw, (UIntPtr)(ulong)length));
-            pool.End();
+            int rc = Native.mmpool_write_commit(pool.Raw, (UIntPtr)(ulong)length);
+            if (CommitEndsLoan(rc))
+                pool.End(); // the C side gave the slot up: its Span must not reach it
+            Pool.Check("mmpool_write_commit", rc);
+        }
+
+        // Whether mmpool_write_commit ended the loan, by its return code
+        // (mmpool.h, src/io.c). The one table of this binding:
+        //   0              published, ended
+        //   MMPOOL_ESTALE  pool unlinked: ended, unpublished
+        //   MMPOOL_EFORMAT damaged pool: ended, unpublished
+        //   MMPOOL_ECANCELED interrupted waiting for the commit lock: ended
+        //   MMPOOL_EINVAL  the C handle holds no loan (nothing left to end)
+        //   MMPOOL_E2BIG   length over the capacity: NOT ended, still held
+        // Every code but E2BIG ends it (also one from a failed wait, which
+        // the C side aborts as well). mmpool_write_abort and
+        // mmpool_read_release end their loan whatever they return.
+        internal static bool CommitEndsLoan(int rc)
+        {
+            return rc != (int)ErrorCode.TooBig;
         }
 
         /// <summary>Gives the slot back unpublished and ends the loan.</summary>

@@ -366,6 +366,129 @@ static class TestMmpool
         finally { Remove(name); }
     }
 
+    // Header words a test scribbles through the pool file (docs/format.md):
+    // u64 last_seq at 256, u32 commit_lock (handle index + 1) at 264. The
+    // file's pages are the ones every handle maps, so a write() is seen at once.
+    const long OffLastSeq = 256;
+    const long OffCommitLock = 264;
+
+    static void Scribble(string name, long offset, ulong value, int bytes)
+    {
+        using (var f = new FileStream("/dev/shm/" + name, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.Seek(offset, SeekOrigin.Begin);
+            byte[] le = BitConverter.GetBytes(value);
+            f.Write(le, 0, bytes);
+        }
+    }
+
+    // After a commit that the C side says ended the loan, the loan says so
+    // and hands out no Span or Pointer to the slot it gave back.
+    static void CheckEnded(WriteLoan loan, string what)
+    {
+        Check(!loan.IsActive, what + ": loan no longer active");
+        Throws(() => loan.Span.ToArray(), ErrorCode.InvalidArgument, what + ": Span after the end");
+        Throws(() => loan.Pointer.ToInt64(), ErrorCode.InvalidArgument, what + ": Pointer after the end");
+        Throws(() => loan.Abort(), ErrorCode.InvalidArgument, what + ": Abort after the end");
+    }
+
+    static void FailedCommitEndsTheLoanOnBadFormat()
+    {
+        string name = NewName("cformat");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var other = Pool.Open(name))
+            using (var reader = Pool.Open(name))
+            {
+                var loan = writer.AcquireWrite(0);
+                Scribble(name, OffLastSeq, ulong.MaxValue, 8); // no seq left to give
+                Throws(() => loan.Commit(1), ErrorCode.BadFormat, "commit on a damaged pool");
+                Check(!loan.IsActive, "BadFormat: loan no longer active");
+                Scribble(name, OffLastSeq, 7, 8);
+                // The one slot went back to the pool: another writer's frame
+                // lands in it and must stay as written.
+                other.Write(new byte[] { (byte)'h', (byte)'e', (byte)'l', (byte)'l', (byte)'o' }, 0);
+                try
+                {
+                    Span<byte> stale = loan.Span; // throws: the loan is over
+                    stale[0] = (byte)'X';
+                }
+                catch (MmpoolException) { }
+                Frame f = reader.Read(0);
+                Check(f.Seq == 8 && Same(f.Data, new byte[] { (byte)'h', (byte)'e', (byte)'l', (byte)'l', (byte)'o' }),
+                      "the other writer's frame is intact");
+                CheckEnded(loan, "BadFormat");
+                loan.Dispose();
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void FailedCommitEndsTheLoanOnStale()
+    {
+        string name = NewName("cstale");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            {
+                var loan = writer.AcquireWrite(0);
+                Pool.Unlink(name);
+                Throws(() => loan.Commit(1), ErrorCode.Stale, "commit on an unlinked pool");
+                CheckEnded(loan, "Stale");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void FailedCommitEndsTheLoanOnCanceled()
+    {
+        string name = NewName("ccancel");
+        try
+        {
+            // A fresh pool gives its first handles entries 0 and 1; the
+            // commit lock is made to look held by the live second one, so the
+            // commit waits for it until Interrupt.
+            using (var writer = CreateExcl(name, 64, 2))
+            using (var holder = Pool.Open(name))
+            using (var reader = Pool.Open(name))
+            {
+                var loan = writer.AcquireWrite(0);
+                Scribble(name, OffCommitLock, 2, 4);
+                writer.Interrupt();
+                Throws(() => loan.Commit(1), ErrorCode.Canceled, "commit interrupted waiting for the lock");
+                CheckEnded(loan, "Canceled");
+                Scribble(name, OffCommitLock, 0, 4);
+                FrameInfo info;
+                Check(!reader.TryRead(new byte[64], out info), "nothing was published");
+                writer.Write(new byte[] { 1 }, 0); // the slot came back
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void TooBigCommitKeepsTheLoan()
+    {
+        string name = NewName("c2big");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var reader = Pool.Open(name))
+            {
+                var loan = writer.AcquireWrite(0);
+                Throws(() => loan.Commit(65), ErrorCode.TooBig, "commit beyond the capacity");
+                Check(loan.IsActive, "TooBig: loan still active");
+                Span<byte> slot = loan.Span;
+                slot[0] = 42;
+                loan.Commit(1);
+                Check(!loan.IsActive, "the later commit ends it");
+                Frame f = reader.Read(0);
+                Check(f.Data.Length == 1 && f.Data[0] == 42, "the later commit published the bytes");
+            }
+        }
+        finally { Remove(name); }
+    }
+
     static void WriteLoanNotCommittedIsAbortedByDispose()
     {
         string name = NewName("wabort");
@@ -548,6 +671,10 @@ static class TestMmpool
         Run("AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner", AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner);
         Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
         Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
+        Run("FailedCommitEndsTheLoanOnBadFormat", FailedCommitEndsTheLoanOnBadFormat);
+        Run("FailedCommitEndsTheLoanOnStale", FailedCommitEndsTheLoanOnStale);
+        Run("FailedCommitEndsTheLoanOnCanceled", FailedCommitEndsTheLoanOnCanceled);
+        Run("TooBigCommitKeepsTheLoan", TooBigCommitKeepsTheLoan);
         Run("WriteLoanNotCommittedIsAbortedByDispose", WriteLoanNotCommittedIsAbortedByDispose);
         Run("ReadLoanIsReleasedByDispose", ReadLoanIsReleasedByDispose);
         Run("LoansKeepADisposedPoolOpenUntilTheyEnd", LoansKeepADisposedPoolOpenUntilTheyEnd);

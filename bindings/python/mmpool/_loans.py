@@ -11,7 +11,9 @@ loan ends (shape (0,)), so the name bound by "with ... as a" cannot reach
 the slot afterwards; arrays derived from it count as live views. One
 reference to that ndarray besides ours is taken to be the "as" name; if it
 is instead a memoryview of the array (the name deleted in the block), that
-memoryview escapes the check.
+memoryview escapes the check: it then sees whatever the slot holds later,
+but never unmapped memory, since the emptied array keeps the C handle
+(a finalizer's reference) until the array itself is gone.
 
 Detection: every loan exports the slot through its own ctypes object, and
 every view made from the slot, however indirectly (memoryview slices share
@@ -24,6 +26,7 @@ gone, whatever happens to the Pool object.
 
 import ctypes
 import sys
+import weakref
 
 from . import _errors
 from . import _lib
@@ -84,8 +87,17 @@ class _Loan:
                 raise BufferError("mmpool: arrays made from the loan's ndarray are still alive")
             # One reference more than ours is allowed: the name bound by
             # "with ... as a", which Python keeps after the block.
-            if sys.getrefcount(self._nd) > self._nd_refs + 1:
+            refs = sys.getrefcount(self._nd)
+            if refs > self._nd_refs + 1:
                 raise BufferError("mmpool: the loan's ndarray is still referenced elsewhere")
+            if refs > self._nd_refs:
+                # That one holder may instead be a buffer export of the array
+                # (m = memoryview(a); del a), which keeps the slot's address
+                # after the array is emptied but no longer reaches the mapping
+                # through it. Whichever it is, the array keeps the C handle,
+                # and so the mapping, until the array itself is gone. Not at
+                # exit: atexit handlers run before such objects are freed.
+                weakref.finalize(self._nd, _keep, self._handle).atexit = False
             # Empties the array in place: whoever holds it sees shape (0,).
             self._nd.__setstate__(_empty_state(self._nd.dtype))
             self._nd = self._base = None
@@ -168,25 +180,32 @@ class WriteLoan(_Loan):
     def __exit__(self, exc_type, exc, tb):
         if self._handle is None:
             return False  # ended inside the block
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.abort()
+            return False
+        try:
+            self.commit()
+        except _errors.Error as e:
+            if e.code == _lib.E2BIG and self._handle is not None:
+                self.abort()  # the block is over: the loan ends with it
+            raise
         return False
 
     def commit(self, length=None):
         """Publishes the frame: the first `length` bytes (default
-        self.length). BufferError while views are alive (loan kept);
-        MMPOOL_E2BIG past the capacity (loan aborted)."""
+        self.length) and ends the loan. BufferError while views are alive,
+        MMPOOL_E2BIG past the capacity: the loan stays held, views and all
+        (the end of a with block then aborts it). MMPOOL_ESTALE,
+        MMPOOL_EFORMAT, MMPOOL_ECANCELED: ended, unpublished."""
         if length is not None:
             self.length = length
         with self._pool._lock:
             self._require()
+            if self.length > self.capacity:
+                raise _errors.error_for(_lib.E2BIG, "commit of %d bytes" % self.length)
             self._check_views_gone()
             rc = _L.mmpool_write_commit(self._handle.ptr, min(self.length, _SIZE_MAX))
-            if rc == _lib.E2BIG:
-                self._abort_now()
-            else:
+            if commit_ends_loan(rc):
                 self._finish()
             _errors.check(rc, "commit of %d bytes" % self.length)
 
@@ -265,6 +284,28 @@ class ReadLoan(_Loan):
         rc = _L.mmpool_read_release(self._handle.ptr, ctypes.byref(self._view))
         self._finish()
         _errors.check(rc, "release")
+
+
+def _keep(handle):
+    """Finalizer of an emptied ndarray: drops the C handle it kept."""
+
+
+def commit_ends_loan(rc):
+    """Whether mmpool_write_commit ended the write loan, by its return code
+    (mmpool.h; src/io.c). The one table of this binding:
+
+        0                 published, ended
+        MMPOOL_ESTALE     pool unlinked: ended, unpublished
+        MMPOOL_EFORMAT    damaged pool: ended, unpublished
+        MMPOOL_ECANCELED  interrupted waiting for the commit lock: ended
+        MMPOOL_EINVAL     the C handle holds no loan: nothing left to end
+        MMPOOL_E2BIG      length past the capacity: NOT ended, still held
+
+    Every code but MMPOOL_E2BIG ends it (also one from a failed wait, which
+    the C side aborts as well). mmpool_write_abort and mmpool_read_release
+    end their loan whatever they return.
+    """
+    return rc != _lib.E2BIG
 
 
 def _count(shape):

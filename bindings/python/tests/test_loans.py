@@ -75,6 +75,67 @@ class WriteLoanTest(PoolTest):
         with self.assertRaises(ValueError):
             pool.write_loan(length=-1)
 
+    def test_an_explicit_commit_past_the_capacity_keeps_the_loan(self):
+        pool = self.create(capacity=4096, count=1)
+        reader = self.adopt()
+        loan = pool.write_loan(length=2)
+        with loan as buf:
+            buf[:2] = b"ok"
+            with self.assertRaises(mmpool.Error) as ctx:
+                loan.commit(4097)
+            self.assertEqual(ctx.exception.code, mmpool.E2BIG)
+            self.assertTrue(loan.active)
+            buf[:2] = b"OK"  # its view is still the slot's
+            loan.commit(2)
+        self.assertFalse(loan.active)
+        self.assertEqual(reader.read(timeout=0).data, b"OK")
+
+    def assert_commit_ended_the_loan(self, loan, buf, code):
+        with self.assertRaises(mmpool.Error) as ctx:
+            loan.commit(1)
+        self.assertEqual(ctx.exception.code, code)
+        self.assertFalse(loan.active)
+        with self.assertRaises(ValueError):
+            buf[0] = 1  # its view was released: it cannot reach the slot
+        with self.assertRaises(RuntimeError):
+            loan.abort()
+
+    def test_a_commit_on_a_damaged_pool_ends_the_loan(self):
+        pool = self.create(capacity=64, count=1)
+        other = self.adopt()
+        reader = self.adopt()
+        loan = pool.write_loan(length=1)
+        buf = loan.__enter__()
+        _scribble(self.path, _OFF_LAST_SEQ, 2**64 - 1, 8)  # no seq left to give
+        self.assert_commit_ended_the_loan(loan, buf, mmpool.EFORMAT)
+        _scribble(self.path, _OFF_LAST_SEQ, 7, 8)
+        other.write(b"hello")  # the one slot came back
+        frame = reader.read(timeout=0)
+        self.assertEqual((frame.seq, frame.data), (8, b"hello"))
+
+    def test_a_commit_on_an_unlinked_pool_ends_the_loan(self):
+        pool = self.create(capacity=64, count=1)
+        loan = pool.write_loan(length=1)
+        buf = loan.__enter__()
+        mmpool.unlink(self.path)
+        self.assert_commit_ended_the_loan(loan, buf, mmpool.ESTALE)
+
+    def test_an_interrupted_commit_ends_the_loan(self):
+        # A fresh pool gives its first handles entries 0 and 1; the commit
+        # lock is made to look held by the live second one, so the commit
+        # waits for it until interrupt().
+        pool = self.create(capacity=64, count=2)
+        self.adopt()  # the holder
+        reader = self.adopt()
+        loan = pool.write_loan(length=1)
+        buf = loan.__enter__()
+        _scribble(self.path, _OFF_COMMIT_LOCK, 2, 4)
+        pool.interrupt()
+        self.assert_commit_ended_the_loan(loan, buf, mmpool.ECANCELED)
+        _scribble(self.path, _OFF_COMMIT_LOCK, 0, 4)
+        self.assertIsNone(reader.try_read())  # nothing was published
+        pool.write(b"x", timeout=0)  # the slot came back
+
     def test_view_is_released_when_the_loan_ends(self):
         pool = self.create()
         with pool.write_loan(length=1) as buf:
@@ -207,6 +268,19 @@ class OutlivingViewsTest(PoolTest):
         gc.collect()
         if os.path.exists("/proc/self/maps"):
             self.assertFalse(_mapped(self.path))
+
+
+# Header words a test scribbles through the pool file (docs/format.md): u64
+# last_seq at 256, u32 commit_lock (handle index + 1) at 264. The file's
+# pages are those every handle maps, so a write is seen at once.
+_OFF_LAST_SEQ = 256
+_OFF_COMMIT_LOCK = 264
+
+
+def _scribble(path, offset, value, size):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(value.to_bytes(size, "little"))
 
 
 def _mapped(path):
