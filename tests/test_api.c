@@ -444,13 +444,13 @@ static void test_other_os_failure_is_esys(void **state) {
 static void test_pool_larger_than_free_space_is_enospc(void **state) {
     (void)state;
     if (geteuid() != 0) {
-        printf("skipped: mounting a small tmpfs needs root\n");
+        printf("reserve on create: skipped (not root: mounting a small tmpfs needs root)\n");
         skip();
     }
     char dir[] = "/tmp/mmpool-test-tmpfs-XXXXXX";
     assert_non_null(mkdtemp(dir));
     if (mount("mmpool-test", dir, "tmpfs", 0, "size=1m") != 0) {
-        printf("skipped: cannot mount a tmpfs here: %s\n", strerror(errno));
+        printf("reserve on create: skipped (cannot mount a tmpfs here: %s)\n", strerror(errno));
         rmdir(dir);
         skip();
     }
