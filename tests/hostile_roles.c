@@ -149,7 +149,9 @@ static int role_writer(int argc, char **argv) {
         return 11;
     }
     mmpool_stats info;
-    mmpool_stat(p, &info);
+    if (mmpool_stat(p, &info) != MMPOOL_OK) {
+        return 14;
+    }
     size_t cap = (size_t)info.slot_capacity;
     unsigned char *frames = malloc(WRITER_FRAMES * cap);
     size_t lens[WRITER_FRAMES];

@@ -460,9 +460,10 @@ int cmd_watch(int argc, char **argv) {
             break;
         }
         if (n == 0) {
-            char format[4 * MMPOOL_FORMAT_MAX + 1];
-            printf("watching %s: %" PRIu32 " slots x %" PRIu64 " bytes, format %s\n", pos[0],
-                   now->info.slot_count, now->info.slot_capacity,
+            char format[4 * MMPOOL_FORMAT_MAX + 1], name[4 * 4096];
+            printf("watching %s: %" PRIu32 " slots x %" PRIu64 " bytes, format %s\n",
+                   cli_text(name, sizeof name, pos[0]), now->info.slot_count,
+                   now->info.slot_capacity,
                    now->info.format[0] != '\0' ? cli_text(format, sizeof format, now->info.format)
                                                : "-");
         }

@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""Self-test of bench/check's and bench/report's judging, on crafted Google
+Benchmark JSON files: a measurement that is errored (SkipWithError), missing,
+zero or NaN fails its target with the reason printed and exit status 1; it
+never passes, and never ends in a traceback. Needs no benchmark build:
+
+    /usr/bin/python3 bench/test_check.py
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECK = os.path.join(HERE, "check")
+REPORT = os.path.join(HERE, "report")
+SIZES = [64, 4096, 1048576, 6220800, 33554432]
+FULLHD = 6220800
+
+
+def row(name, run_type="aggregate", **fields):
+    b = {"name": name + ("_median" if run_type == "aggregate" else ""), "run_name": name,
+         "run_type": run_type, "repetitions": 5, "threads": 1, "iterations": 5,
+         "time_unit": "ns", "real_time": 1.0, "cpu_time": 1.0}
+    if run_type == "aggregate":
+        b["aggregate_name"] = "median"
+    b.update(fields)
+    return b
+
+
+def good_run():
+    """A run in which all seven targets pass, with some margin each."""
+    inproc = {"BM_memcpy_in": 1e6, "BM_try_write": 1.05e6, "BM_memcpy_out": 1e6,
+              "BM_try_read": 1.05e6, "BM_loan_write": 500.0, "BM_loan_read": 500.0}
+    rows = []
+    for case, full_hd in inproc.items():
+        for size in SIZES:
+            t = full_hd * size / FULLHD if case.startswith("BM_memcpy") or case.startswith(
+                "BM_try") else full_hd
+            rows.append(row("%s/bytes:%d/real_time" % (case, size), real_time=max(t, 1.0)))
+    rows.append(row("BM_small_roundtrip/bytes:64/real_time", real_time=150.0))
+    latency = {"BM_xproc_loan_latency": (10.0, 30.0), "BM_futex_wake_latency": (10.0, 20.0),
+               "BM_xproc_copy_latency": (2000.0, 3000.0), "BM_futex_half_roundtrip": (10.0, 20.0),
+               "BM_memcpy_paced_in": (1000.0, 1200.0), "BM_memcpy_paced_out": (1000.0, 1200.0),
+               "BM_unix_socket": (6000.0, 8000.0), "BM_pipe": (6000.0, 8000.0),
+               "BM_xproc_loan_copy_latency": (1100.0, 1500.0)}
+    for case, (p50, p99) in latency.items():
+        rows.append(row(case + "/iterations:1/repeats:5/real_time", p50_us=p50, p99_us=p99,
+                        same_cpu=0.0))
+    rows.append(row("BM_xproc_sustained_fps/iterations:1/repeats:5/real_time", fps=600.0,
+                    written_fps=610.0, dropped=10.0))
+    return {"context": {"host_name": "crafted", "num_cpus": 2, "mhz_per_cpu": 1000,
+                        "date": "never", "mmpool_bench_frames": 100}, "benchmarks": rows}
+
+
+def rows_of(doc, prefix):
+    return [b for b in doc["benchmarks"] if b["run_name"].startswith(prefix)]
+
+
+def errored(doc, prefix, with_median_row=False):
+    """What 1.7.1 writes when every repetition of a case calls SkipWithError:
+    iteration rows with error_occurred and real_time 0 (and, as a variant,
+    a median row of zeros that also says so)."""
+    for b in rows_of(doc, prefix):
+        doc["benchmarks"].remove(b)
+        for _ in range(5):
+            doc["benchmarks"].append(dict(b, run_type="iteration", real_time=0.0, cpu_time=0.0,
+                                          error_occurred=True, error_message="no pool: boom",
+                                          name=b["run_name"]))
+        if with_median_row:
+            doc["benchmarks"].append(dict(b, real_time=0.0, cpu_time=0.0, error_occurred=True,
+                                          error_message="no pool: boom"))
+    return doc
+
+
+class Judging(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="mmpool-bench-check-")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_tool(self, tool, doc, *extra):
+        path = os.path.join(self.tmp.name, "run.json")
+        with open(path, "w") as f:
+            if isinstance(doc, str):
+                f.write(doc)
+            else:
+                json.dump(doc, f)  # writes NaN as NaN, as Google Benchmark does
+        args = ["--json", path] if tool == CHECK else [path]
+        p = subprocess.run([sys.executable, tool] + args + list(extra), capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotIn("Traceback", p.stderr, p.stderr)
+        return p
+
+    def judged(self, doc):
+        """Runs bench/check on doc; returns (exit status, {tid: its lines})."""
+        p = self.run_tool(CHECK, doc)
+        lines, tid = {}, None
+        for line in p.stdout.splitlines():
+            if line.startswith(("PASS T", "FAIL T")):
+                tid = line.split()[1].rstrip(":")
+                lines[tid] = [line]
+            elif tid and line.startswith("       "):
+                lines[tid].append(line)
+            else:
+                tid = None
+        return p.returncode, p.stdout, lines
+
+    def assert_fails(self, doc, failing, reason):
+        rc, out, lines = self.judged(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("%d of 7 targets pass" % (7 - len(failing)), out)
+        for tid in ("T1", "T2", "T3", "T4", "T5", "T6", "T7"):
+            self.assertIn(tid, lines, out)
+            text = "\n".join(lines[tid])
+            if tid in failing:
+                self.assertTrue(lines[tid][0].startswith("FAIL"), text)
+                self.assertIn(reason, text)
+            else:
+                self.assertTrue(lines[tid][0].startswith("PASS"), text)
+
+    def test_crafted_good_run_passes(self):
+        rc, out, lines = self.judged(good_run())
+        self.assertEqual(rc, 0, out)
+        self.assertIn("7 of 7 targets pass", out)
+        p = self.run_tool(REPORT, good_run())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("| T7: ", p.stdout)
+
+    def test_errored_case_fails_its_target(self):
+        doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)
+        self.assert_fails(doc, {"T1"}, "reported an error: no pool: boom")
+
+    def test_errored_case_with_zero_median_row_fails(self):
+        doc = errored(good_run(), "BM_small_roundtrip/", with_median_row=True)
+        self.assert_fails(doc, {"T3"}, "BM_small_roundtrip/bytes:64/real_time: reported an error")
+
+    def test_errored_counter_case_fails(self):
+        doc = errored(good_run(), "BM_xproc_sustained_fps/")
+        self.assert_fails(doc, {"T7"}, "reported an error")
+
+    def test_missing_case_fails_without_traceback(self):
+        doc = good_run()
+        for b in rows_of(doc, "BM_small_roundtrip/"):
+            doc["benchmarks"].remove(b)
+        self.assert_fails(doc, {"T3"}, "BM_small_roundtrip/bytes:64: not in this run")
+
+    def test_missing_counter_fails(self):
+        doc = good_run()
+        del rows_of(doc, "BM_unix_socket/")[0]["p50_us"]
+        self.assert_fails(doc, {"T6"}, "BM_unix_socket: p50_us is None")
+
+    def test_zero_time_fails(self):
+        doc = good_run()
+        rows_of(doc, "BM_memcpy_in/bytes:%d/" % FULLHD)[0]["real_time"] = 0.0
+        self.assert_fails(doc, {"T1", "T5", "T7"}, "real_time is 0.0")
+
+    def test_nan_time_fails(self):
+        doc = good_run()
+        rows_of(doc, "BM_loan_read/bytes:4096/")[0]["real_time"] = float("nan")
+        self.assert_fails(doc, {"T2"}, "BM_loan_read/bytes:4096: real_time is nan")
+
+    def test_nan_and_zero_counters_fail(self):
+        doc = good_run()
+        rows_of(doc, "BM_futex_wake_latency/")[0]["p99_us"] = float("nan")
+        rows_of(doc, "BM_futex_half_roundtrip/")[0]["p50_us"] = 0.0
+        self.assert_fails(doc, {"T4", "T5"}, "is ")
+
+    def test_one_errored_case_and_one_nan_is_not_all_pass(self):
+        # The issue's example: this used to be judged "7 of 7 targets pass".
+        doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)
+        rows_of(doc, "BM_loan_write/bytes:64/")[0]["real_time"] = float("nan")
+        rc, out, _ = self.judged(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("5 of 7 targets pass; failing: T1, T2", out)
+
+    def test_report_refuses_tables_from_unusable_results(self):
+        doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)
+        md = os.path.join(self.tmp.name, "perf.md")
+        p = self.run_tool(REPORT, doc, md)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("reported an error", p.stderr)
+        self.assertFalse(os.path.exists(md))
+
+    def test_unreadable_json_is_exit_2(self):
+        p = self.run_tool(CHECK, "{ not json")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot read", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
