@@ -79,7 +79,11 @@ typedef struct mmp__entry {
     uint64_t pid;           /*  8 process id, for display */
     uint64_t proc_start;    /* 16 process start time, for display */
     uint64_t open_ns;       /* 24 attach time, ns since the Unix epoch */
-    uint8_t reserved[32];   /* 32 zero */
+    _Atomic uint32_t claim; /* 32 atomic: slot index + 1 of the slot this
+                               entry has claimed, or is about to claim, for
+                               writing; 0 = none. Lets a repairer prove that
+                               a damaged writer field hides no live claim. */
+    uint8_t reserved[28];   /* 36 zero */
 } mmp__entry;
 
 #define MMP__ENTRY_FREE 0u
@@ -134,7 +138,8 @@ _Static_assert(offsetof(mmp__entry, role) == 4, "layout");
 _Static_assert(offsetof(mmp__entry, pid) == 8, "layout");
 _Static_assert(offsetof(mmp__entry, proc_start) == 16, "layout");
 _Static_assert(offsetof(mmp__entry, open_ns) == 24, "layout");
-_Static_assert(offsetof(mmp__entry, reserved) == 32, "layout");
+_Static_assert(offsetof(mmp__entry, claim) == 32, "layout");
+_Static_assert(offsetof(mmp__entry, reserved) == 36, "layout");
 _Static_assert(sizeof(mmp__slot) == 64, "slot size");
 _Static_assert(offsetof(mmp__slot, state) == 0, "layout");
 _Static_assert(offsetof(mmp__slot, seq) == 8, "layout");

@@ -457,6 +457,70 @@ static void test_damaged_state_word_is_passed_over_and_repaired(void **state) {
     }
 }
 
+/* Overwrites the writer field (bits 32..39) of slot i's state word. */
+static void put_writer_field(unsigned char *m, uint32_t i, uint64_t writer) {
+    hs_put(m, SLOTS_OFFSET + i * DESC_BYTES + DESC_STATE, writer << 32, 8);
+}
+
+static void test_damaged_writer_field_of_a_live_writer_is_never_handed_out(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 2);
+    mmpool *w = NULL, *w2 = NULL, *r = NULL;
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&w2, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 2, &len);
+    /* Slot 0: seq 1 on loan to r. Slot 1: w's write loan, whose writer
+     * field a scribble turns into a value naming no entry. */
+    assert_int_equal(mmpool_try_write(w, "0000", 4), MMPOOL_OK);
+    mmpool_view v;
+    assert_int_equal(mmpool_read_acquire(r, &v, 0), MMPOOL_OK);
+    void *d1 = NULL;
+    assert_int_equal(mmpool_write_acquire(w, &d1, NULL, 0), MMPOOL_OK);
+    put_writer_field(m, 1, 33);
+    /* Nothing proves w dead, so nobody else gets its slot: no free slot. */
+    assert_int_equal(mmpool_try_write(w2, "BBBB", 4), MMPOOL_EBUSY);
+    assert_int_equal(state_word(m, 1), UINT64_C(33) << 32);
+    /* w finds its claim gone: the loan ends with MMPOOL_EFORMAT and the
+     * slot's state and seq are not touched. */
+    memcpy(d1, "AAAA", 4);
+    assert_int_equal(mmpool_write_commit(w, 4), MMPOOL_EFORMAT);
+    assert_int_equal(mmpool_write_abort(w), MMPOOL_EINVAL);
+    assert_int_equal(state_word(m, 1), UINT64_C(33) << 32);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(w2, &st), MMPOOL_OK);
+    assert_int_equal(st.last_seq, 1);
+    /* Nobody records a claim of slot 1 now: the next writer that finds no
+     * free slot clears the field, and frames go on from seq 2. */
+    assert_int_equal(mmpool_try_write(w2, "BBBB", 4), MMPOOL_OK);
+    assert_int_equal(state_word(m, 1), 0);
+    assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
+    char buf[8] = {0};
+    mmpool_frame f;
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &f), MMPOOL_OK);
+    assert_int_equal(f.seq, 2);
+    assert_memory_equal(buf, "BBBB", 4);
+    /* The same over a slot that is not the only candidate: a writer that
+     * meets the damaged field takes the other slot, never that one. */
+    void *d2 = NULL;
+    assert_int_equal(mmpool_write_acquire(w, &d1, NULL, 0), MMPOOL_OK);
+    uint32_t held = state_word(m, 0) != 0 ? 0 : 1; /* w's slot */
+    put_writer_field(m, held, 40);
+    assert_int_equal(mmpool_write_acquire(w2, &d2, NULL, 0), MMPOOL_OK);
+    assert_ptr_not_equal(d1, d2);
+    memcpy(d2, "CCCC", 4);
+    assert_int_equal(mmpool_write_commit(w2, 4), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 4), MMPOOL_EFORMAT);
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &f), MMPOOL_OK);
+    assert_int_equal(f.seq, 3);
+    assert_memory_equal(buf, "CCCC", 4);
+    hs_unmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w2);
+    mmpool_close(w);
+}
+
 static void test_commit_lock_naming_a_live_handle_is_not_taken(void **state) {
     fixture *fx = *state;
     hs_create_pool(fx->path, 64, 2);
@@ -702,6 +766,7 @@ int main(int argc, char **argv) {
         T(test_exhausted_last_seq_fails_writes_visibly),
         T(test_garbage_state_words_are_repaired_by_a_writer),
         T(test_damaged_state_word_is_passed_over_and_repaired),
+        T(test_damaged_writer_field_of_a_live_writer_is_never_handed_out),
         T(test_commit_lock_naming_a_live_handle_is_not_taken),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),
         T(test_copy_overwritten_during_read_is_refused),
