@@ -278,7 +278,10 @@ typedef struct mmpool_info {
     uint64_t file_size;     /**< bytes the pool occupies */
     uint64_t created_ns;    /**< creation, ns since the Unix epoch */
     uint64_t last_seq;      /**< newest committed seq, 0 if none */
-    uint32_t commit_lock;   /**< entry index + 1 of a writer committing now; 0 = none */
+    uint32_t commit_lock;   /**< entry index + 1 of the handle holding the commit lock
+                                 (bits 0..5 of the lock word, see docs/format.md);
+                                 0 = none; above 32: the word is damaged (its raw
+                                 value) */
     uint32_t retired;       /**< 1: mmpool_unlink() retired it; opening it without
                                  MMPOOL_CREATE gives MMPOOL_ENOENT */
     char format[64];        /**< payload description given at create, NUL-terminated */

@@ -33,6 +33,8 @@ struct mmpool {
     uint32_t index;  /* our entry's index */
     uint64_t pin;    /* 1 << index: our bit in slot state words */
     uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
+    uint32_t nonce;  /* of our last commit-lock hold; see lock_value() */
+    uint32_t locked; /* the commit-lock value we hold, 0 if none */
     uint32_t read_mode;
     uint64_t owner;        /* the file's owner at open, for mmpool_stat */
     uint64_t path_seen_ns; /* when the file was last found at its path */

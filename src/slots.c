@@ -145,6 +145,22 @@ static bool release_claim(mmpool *p, int64_t slot) {
     return false;
 }
 
+/* The commit lock word names its holder's entry and that holder's nonce
+ * for this hold (layout.h). A holder first stores the whole value in its
+ * entry's lock_mark and only then takes the lock, so a lock value is a real
+ * hold only while the entry it names carries it: anything else is damage
+ * (a scribble, a bit flip, a value naming a handle that is not committing),
+ * which any waiter clears. Nonces count up per handle; the 26 bits wrap
+ * after 2^26 holds by one entry, far more than a waiter can sleep through
+ * between its two looks (see clear_if_damaged). */
+static uint32_t lock_entry(uint32_t value) {
+    return value & MMP__LOCK_ENTRY_MASK;
+}
+
+static const mmp__entry *entry_at(const mmpool *p, uint32_t index) {
+    return (const mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + index;
+}
+
 /* Frees the commit lock if it still holds value, and wakes its waiters
  * (they sleep as slot waiters). Every release is this compare-and-swap:
  * our own value at the end of a commit, or a value nobody can hold any
@@ -155,46 +171,93 @@ static bool commit_unlock_from(mmpool *p, uint32_t value) {
                                                    memory_order_release, memory_order_relaxed);
 }
 
+/* Whether the lock value seen (with an acquire load) is a real hold: it
+ * names an entry, and that entry carries it in lock_mark. The holder
+ * stored the mark before its acquire-release CAS put the value in the
+ * lock, so our acquire load of that value makes the mark visible. */
+static bool real_hold(const mmpool *p, uint32_t value) {
+    uint32_t e = lock_entry(value);
+    if (e == 0 || e > MMP__HANDLES) {
+        return false;
+    }
+    return atomic_load_explicit(&entry_at(p, e - 1)->lock_mark, memory_order_relaxed) == value;
+}
+
+/* Clears value from the lock if it is not a real hold. A compare-and-swap
+ * from exactly the value seen: if the holder released in between and the
+ * same entry took the lock again, the value differs (a new nonce), so a
+ * real hold is never cleared unless that entry took the lock 2^26 times
+ * between our two looks, which at a commit per hundred nanoseconds is
+ * seconds of nothing but commits while this thread sits between two
+ * adjacent instructions. */
+static void clear_if_damaged(mmpool *p, uint32_t value) {
+    if (value != 0 && !real_hold(p, value) && commit_unlock_from(p, value)) {
+        mmp__notify_slot_freed(p);
+    }
+}
+
+/* Takes the commit lock if it is free: marks our entry with a fresh value,
+ * then puts it in the lock word. *seen gets the value found there. */
+static bool lock_if_free(mmpool *p, uint32_t *seen) {
+    uint32_t mine = p->locked;
+    if (mine == 0) {
+        p->nonce = (p->nonce + 1) & MMP__LOCK_NONCE_MASK;
+        mine = (p->index + 1) | (p->nonce << MMP__LOCK_NONCE_SHIFT);
+        atomic_store_explicit(&p->entry->lock_mark, mine, memory_order_relaxed);
+        p->locked = mine;
+    }
+    *seen = 0;
+    /* acquire: pairs with the previous owner's release, so we see its
+     * last_seq. release: our mark is visible to whoever sees our value. */
+    if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, seen, mine,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        return true;
+    }
+    return false;
+}
+
+/* Forgets a mark whose value never made it into the lock. */
+static void lock_give_up(mmpool *p) {
+    p->locked = 0;
+    atomic_store_explicit(&p->entry->lock_mark, 0, memory_order_relaxed);
+}
+
 int mmp__commit_lock_try(mmpool *p) {
-    uint32_t me = p->index + 1;
     uint32_t owner = 0;
+    uint32_t judged = 0; /* the last value looked at for damage */
     for (unsigned spin = 0; spin < MMP__COMMIT_SPINS; spin++) {
-        /* acquire: pairs with the previous owner's release, so we see its
-         * last_seq. Only tried when the lock looked free, so waiters do not
-         * bounce the line while it is held. */
-        if (owner == 0 &&
-            atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, me,
-                                                    memory_order_acquire, memory_order_relaxed)) {
+        /* Only tried when the lock looked free, so waiters do not bounce
+         * the line while it is held. */
+        if (owner == 0 && lock_if_free(p, &owner)) {
             return 0;
         }
-        if (owner == me || owner > MMP__HANDLES) {
-            /* Nobody can hold the lock under this value: calls on our
-             * handle do not overlap, so ours is not committing, and values
-             * past the table name no entry. Damage, cleared. */
-            if (commit_unlock_from(p, owner)) {
-                mmp__notify_slot_freed(p);
-            }
+        if (owner != judged) {
+            judged = owner;
+            clear_if_damaged(p, owner);
         }
-        owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_relaxed);
+        /* acquire: see real_hold. */
+        owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
     }
     /* Held longer than a commit takes. A dead owner's entry is reclaimed,
      * which frees the lock at once; a live owner keeps it (the kernel
      * decides through its entry lock, as for every other hold). */
-    if (owner != 0 && owner <= MMP__HANDLES && owner != me) {
-        mmp__reclaim_entry(p, owner - 1);
+    clear_if_damaged(p, owner);
+    if (lock_entry(owner) != 0 && lock_entry(owner) <= MMP__HANDLES) {
+        mmp__reclaim_entry(p, lock_entry(owner) - 1);
     }
-    owner = 0;
-    if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, me,
-                                                memory_order_acquire, memory_order_relaxed)) {
+    if (lock_if_free(p, &owner)) {
         return 0;
     }
+    lock_give_up(p);
     return MMPOOL_EBUSY;
 }
 
 /* Releases the commit lock at the end of a commit. It cannot have been
- * taken from us: only a dead owner's lock is freed by others. */
+ * taken from us: a real hold is only freed by others once its owner is
+ * dead. Then our mark goes. */
 static void commit_unlock(mmpool *p) {
-    commit_unlock_from(p, p->index + 1);
+    commit_unlock_from(p, p->locked);
+    lock_give_up(p);
 }
 
 /* Raises last_seq to seq; never lowers it. With the lock held, seq is
@@ -330,22 +393,24 @@ static bool repair_last_seq(mmpool *p) {
  * reclaim it if it is dead (that repairs last_seq); if nobody does,
  * last_seq was left behind or damaged: repair it under the lock. */
 static void unstick(mmpool *p) {
+    /* acquire: see real_hold. */
     uint32_t owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
     if (owner != 0) {
-        if (owner <= MMP__HANDLES) {
-            mmp__reclaim_entry(p, owner - 1);
+        clear_if_damaged(p, owner);
+        if (lock_entry(owner) != 0 && lock_entry(owner) <= MMP__HANDLES) {
+            mmp__reclaim_entry(p, lock_entry(owner) - 1);
         }
         return;
     }
-    /* acquire: pairs with the last committer's release. */
-    if (atomic_compare_exchange_strong_explicit(&p->hdr->commit_lock, &owner, p->index + 1,
-                                                memory_order_acquire, memory_order_relaxed)) {
-        repair_last_seq(p);
-        commit_unlock(p);
-        /* Frame waiters, if last_seq rose; writers, which may have started
-         * waiting for the lock meanwhile. */
-        mmp__notify_all(p);
+    if (!lock_if_free(p, &owner)) {
+        lock_give_up(p);
+        return;
     }
+    repair_last_seq(p);
+    commit_unlock(p);
+    /* Frame waiters, if last_seq rose; writers, which may have started
+     * waiting for the lock meanwhile. */
+    mmp__notify_all(p);
 }
 
 /* Sets our pin bit unless a writer holds the slot. */
@@ -463,11 +528,12 @@ void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
     /* acquire: pairs with the dead owner's last release, if any, so the
      * repair sees what it published before it took the lock. The caller
      * wakes waiters afterwards. */
-    uint32_t owner = index + 1;
-    if (atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire) == owner) {
+    uint32_t owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
+    if (lock_entry(owner) == index + 1) {
         repair_last_seq(p);
         commit_unlock_from(p, owner);
     }
+    atomic_store_explicit(&e->lock_mark, 0, memory_order_relaxed);
 }
 
 bool mmp__slot_recover(mmpool *p) {
