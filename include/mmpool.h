@@ -222,7 +222,9 @@ MMPOOL_API int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int 
 /** Publishes the first len bytes of the write loan as the next frame and
  * ends the loan. If another live writer is in the middle of its commit,
  * waits for it (there is no timeout; mmpool_interrupt ends the wait with
- * MMPOOL_ECANCELED). len larger than the capacity: MMPOOL_E2BIG and the
+ * MMPOOL_ECANCELED). A pending interrupt is consumed only if the commit has
+ * to wait: a commit that can go through at once publishes and leaves the
+ * interrupt pending for the next blocking call. len larger than the capacity: MMPOOL_E2BIG and the
  * loan stays held. MMPOOL_ESTALE (retired pool), MMPOOL_EFORMAT (damaged
  * pool) and MMPOOL_ECANCELED also end the loan, unpublished. No loan:
  * MMPOOL_EINVAL. */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -594,6 +596,114 @@ static void test_commit_lock_naming_a_live_handle_is_not_taken(void **state) {
     mmpool_close(holder);
 }
 
+/* Makes entry i look like a handle stopped in the middle of a commit, as
+ * format.md defines a hold: the lock value in its lock_mark, then in the
+ * lock. */
+/* An atomic store, as another process would make it: threads of this
+ * process may be looking at the word meanwhile. */
+static void put32(unsigned char *m, size_t off, uint32_t v) {
+    atomic_store((_Atomic uint32_t *)(void *)(m + off), v);
+}
+
+static void forge_hold(unsigned char *m, uint32_t i, uint32_t nonce) {
+    uint32_t v = (i + 1) | (nonce << 6);
+    put32(m, OFF_LOCK_MARK(i), v);
+    put32(m, OFF_COMMIT_LOCK, v);
+}
+
+/* Lets go of a forged hold without waking anyone. */
+static void drop_hold(unsigned char *m, uint32_t i) {
+    put32(m, OFF_COMMIT_LOCK, 0);
+    put32(m, OFF_LOCK_MARK(i), 0);
+}
+
+typedef struct loan_commit {
+    mmpool *pool;
+    size_t len;
+    int rc;
+} loan_commit;
+
+static void *commit_in_thread(void *arg) {
+    loan_commit *lc = arg;
+    lc->rc = mmpool_write_commit(lc->pool, lc->len);
+    return NULL;
+}
+
+static void test_frame_times_follow_seq_order(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w1 = NULL, *w2 = NULL, *r = NULL;
+    mmpool_options fifo = {.read_mode = MMPOOL_READ_FIFO};
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w1, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&w2, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, &fifo), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    /* w1 starts its commit while h holds the lock, and waits; w2 commits
+     * as soon as the lock is free, before w1 wakes: w2's frame gets the
+     * lower seq, so its time must not be later than w1's. */
+    forge_hold(m, 0, 0x3456);
+    void *d;
+    assert_int_equal(mmpool_write_acquire(w1, &d, NULL, 0), MMPOOL_OK);
+    memcpy(d, "1", 1);
+    loan_commit lc = {.pool = w1, .len = 1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_in_thread, &lc), 0);
+    mmpt_sleep_ms(30);
+    drop_hold(m, 0);
+    assert_int_equal(mmpool_try_write(w2, "2", 1), MMPOOL_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(lc.rc, MMPOOL_OK);
+    mmpool_frame a, b;
+    char c;
+    assert_int_equal(mmpool_try_read(r, &c, 1, &a), MMPOOL_OK);
+    assert_int_equal(mmpool_try_read(r, &c, 1, &b), MMPOOL_OK);
+    assert_int_equal(b.seq, a.seq + 1);
+    if (b.timestamp_ns < a.timestamp_ns) {
+        fail_msg("seq %llu is %llu us older than seq %llu", (unsigned long long)b.seq,
+                 (unsigned long long)((a.timestamp_ns - b.timestamp_ns) / 1000),
+                 (unsigned long long)a.seq);
+    }
+    hs_unmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w2);
+    mmpool_close(w1);
+    mmpool_close(h);
+}
+
+static void test_loan_commit_uses_up_an_interrupt_only_if_it_waits(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w = NULL;
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    void *d;
+    /* Lock free: the commit publishes and leaves the interrupt pending, and
+     * the next blocking call gets it. */
+    assert_int_equal(mmpool_write_acquire(w, &d, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_interrupt(w), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_write(w, "x", 1, 1000), MMPOOL_ECANCELED);
+    /* Lock held: the commit would wait, so the pending interrupt ends it
+     * at once, unpublished. */
+    assert_int_equal(mmpool_write_acquire(w, &d, NULL, 0), MMPOOL_OK);
+    forge_hold(m, 0, 0x4567);
+    assert_int_equal(mmpool_interrupt(w), MMPOOL_OK);
+    uint64_t t0 = hs_now_ms();
+    assert_int_equal(mmpool_write_commit(w, 0), MMPOOL_ECANCELED);
+    assert_true(hs_now_ms() - t0 < 1000);
+    drop_hold(m, 0);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(w, &st), MMPOOL_OK);
+    assert_int_equal(st.last_seq, 1);
+    hs_unmap(m, len);
+    mmpool_close(w);
+    mmpool_close(h);
+}
+
 /* ---- scribbler test ---- */
 
 static unsigned long env_or(const char *name, unsigned long dflt) {
@@ -806,6 +916,8 @@ int main(int argc, char **argv) {
         T(test_damaged_writer_field_of_a_live_writer_is_never_handed_out),
         T(test_commit_lock_naming_a_live_handle_without_its_mark_is_cleared),
         T(test_commit_lock_naming_a_live_handle_is_not_taken),
+        T(test_frame_times_follow_seq_order),
+        T(test_loan_commit_uses_up_an_interrupt_only_if_it_waits),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),
         T(test_copy_overwritten_during_read_is_refused),
     };
