@@ -18,10 +18,16 @@
  * spinning forever; after this many lost races we report "nothing found". */
 #define MMP__MAX_RACES 1000
 
-/* Looks at a held commit lock this many times before asking whether its
- * owner is alive: a committer that is running holds the lock for a handful
- * of stores, so a longer hold means it was preempted, stopped or killed. */
-#define MMP__COMMIT_SPINS 256
+/* How long a held commit lock is watched before asking whether its owner
+ * is alive, and before try mode gives up with MMPOOL_EBUSY: a running
+ * committer holds the lock for a handful of stores, so a longer hold means
+ * it was preempted, stopped or killed. The spin pauses the CPU between
+ * looks and yields now and then, so a holder preempted on our core gets
+ * to finish; tens of microseconds cover a short preemption, while a holder
+ * that stays costs a try call no more than that. */
+#define MMP__COMMIT_SPIN_NS 50000u
+/* Looks between two readings of the clock (and two yields). */
+#define MMP__COMMIT_LOOKS 64u
 
 static uint64_t writer_field(uint64_t state) {
     return (state & MMP__WRITER_MASK) >> MMP__WRITER_SHIFT;
@@ -225,7 +231,8 @@ static void lock_give_up(mmpool *p) {
 int mmp__commit_lock_try(mmpool *p) {
     uint32_t owner = 0;
     uint32_t judged = 0; /* the last value looked at for damage */
-    for (unsigned spin = 0; spin < MMP__COMMIT_SPINS; spin++) {
+    uint64_t until = 0;
+    for (unsigned look = 1;; look++) {
         /* Only tried when the lock looked free, so waiters do not bounce
          * the line while it is held. */
         if (owner == 0 && lock_if_free(p, &owner)) {
@@ -234,6 +241,17 @@ int mmp__commit_lock_try(mmpool *p) {
         if (owner != judged) {
             judged = owner;
             clear_if_damaged(p, owner);
+        }
+        if (look % MMP__COMMIT_LOOKS == 0) {
+            uint64_t now = mmp__monotonic_ns();
+            if (until == 0) {
+                until = now + MMP__COMMIT_SPIN_NS;
+            } else if (now >= until) {
+                break;
+            }
+            mmp__yield();
+        } else {
+            mmp__cpu_pause();
         }
         /* acquire: see real_hold. */
         owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);

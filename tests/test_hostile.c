@@ -704,6 +704,55 @@ static void test_loan_commit_uses_up_an_interrupt_only_if_it_waits(void **state)
     mmpool_close(h);
 }
 
+typedef struct late_release {
+    unsigned char *m;
+    atomic_int go;
+} late_release;
+
+/* Waits for go, then holds the lock on for about 15 us, as a committer
+ * preempted for a moment would, and lets go. */
+static void *release_after_15_us(void *arg) {
+    late_release *lr = arg;
+    while (atomic_load(&lr->go) == 0) {
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 15000);
+    drop_hold(lr->m, 0);
+    return NULL;
+}
+
+static void test_try_write_outwaits_a_briefly_preempted_committer(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w = NULL;
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    /* Each round a holder lets go 15 us after the try call starts: a
+     * try_write spins tens of microseconds before MMPOOL_EBUSY, so most
+     * rounds publish (a loaded machine may delay the releasing thread). */
+    int ok = 0;
+    const int rounds = 20;
+    for (int i = 0; i < rounds; i++) {
+        forge_hold(m, 0, 0x100u + (uint32_t)i);
+        late_release lr = {.m = m};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, release_after_15_us, &lr), 0);
+        atomic_store(&lr.go, 1);
+        ok += mmpool_try_write(w, &i, sizeof i) == MMPOOL_OK;
+        pthread_join(t, NULL);
+    }
+    printf("try_write: %d of %d rounds outwaited a 15 us hold\n", ok, rounds);
+    assert_true(ok >= rounds / 4);
+    hs_unmap(m, len);
+    mmpool_close(w);
+    mmpool_close(h);
+}
+
 /* ---- scribbler test ---- */
 
 static unsigned long env_or(const char *name, unsigned long dflt) {
@@ -917,6 +966,7 @@ int main(int argc, char **argv) {
         T(test_commit_lock_naming_a_live_handle_without_its_mark_is_cleared),
         T(test_commit_lock_naming_a_live_handle_is_not_taken),
         T(test_frame_times_follow_seq_order),
+        T(test_try_write_outwaits_a_briefly_preempted_committer),
         T(test_loan_commit_uses_up_an_interrupt_only_if_it_waits),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),
         T(test_copy_overwritten_during_read_is_refused),
