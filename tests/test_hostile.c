@@ -706,13 +706,15 @@ static void test_loan_commit_uses_up_an_interrupt_only_if_it_waits(void **state)
 
 typedef struct late_release {
     unsigned char *m;
-    atomic_int go;
+    atomic_int ready; /* the thread runs */
+    atomic_int go;    /* the try call starts */
 } late_release;
 
 /* Waits for go, then holds the lock on for about 15 us, as a committer
  * preempted for a moment would, and lets go. */
 static void *release_after_15_us(void *arg) {
     late_release *lr = arg;
+    atomic_store(&lr->ready, 1);
     while (atomic_load(&lr->go) == 0) {
     }
     struct timespec t0, t;
@@ -742,6 +744,8 @@ static void test_try_write_outwaits_a_briefly_preempted_committer(void **state) 
         late_release lr = {.m = m};
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, release_after_15_us, &lr), 0);
+        while (atomic_load(&lr.ready) == 0) {
+        }
         atomic_store(&lr.go, 1);
         ok += mmpool_try_write(w, &i, sizeof i) == MMPOOL_OK;
         pthread_join(t, NULL);
