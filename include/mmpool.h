@@ -222,7 +222,9 @@ MMPOOL_API int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int 
 /** Publishes the first len bytes of the write loan as the next frame and
  * ends the loan. If another live writer is in the middle of its commit,
  * waits for it (there is no timeout; mmpool_interrupt ends the wait with
- * MMPOOL_ECANCELED). len larger than the capacity: MMPOOL_E2BIG and the
+ * MMPOOL_ECANCELED). A pending interrupt is consumed only if the commit has
+ * to wait: a commit that can go through at once publishes and leaves the
+ * interrupt pending for the next blocking call. len larger than the capacity: MMPOOL_E2BIG and the
  * loan stays held. MMPOOL_ESTALE (retired pool), MMPOOL_EFORMAT (damaged
  * pool) and MMPOOL_ECANCELED also end the loan, unpublished. No loan:
  * MMPOOL_EINVAL. */
@@ -278,7 +280,10 @@ typedef struct mmpool_info {
     uint64_t file_size;     /**< bytes the pool occupies */
     uint64_t created_ns;    /**< creation, ns since the Unix epoch */
     uint64_t last_seq;      /**< newest committed seq, 0 if none */
-    uint32_t commit_lock;   /**< entry index + 1 of a writer committing now; 0 = none */
+    uint32_t commit_lock;   /**< entry index + 1 of the handle holding the commit lock
+                                 (bits 0..5 of the lock word, see docs/format.md);
+                                 0 = none; above 32: the word is damaged (its raw
+                                 value) */
     uint32_t retired;       /**< 1: mmpool_unlink() retired it; opening it without
                                  MMPOOL_CREATE gives MMPOOL_ENOENT */
     char format[64];        /**< payload description given at create, NUL-terminated */

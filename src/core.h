@@ -33,6 +33,8 @@ struct mmpool {
     uint32_t index;  /* our entry's index */
     uint64_t pin;    /* 1 << index: our bit in slot state words */
     uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
+    uint32_t nonce;  /* of our last commit-lock hold; see lock_value() */
+    uint32_t locked; /* the commit-lock value we hold, 0 if none */
     uint32_t read_mode;
     uint64_t owner;        /* the file's owner at open, for mmpool_stat */
     uint64_t path_seen_ns; /* when the file was last found at its path */
@@ -75,7 +77,9 @@ int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, m
 /* The bits of a slot state word that no protocol step ever sets: reserved
  * bits, and a writer field naming no entry of the table. Non-zero means
  * another process damaged the word; such a slot is neither pinned nor
- * claimed until a writer clears these bits. */
+ * claimed. A claim clears reserved bits; a damaged writer field may hide a
+ * live writer's claim, so only a recovery that finds no live handle
+ * recording a claim of the slot clears it (mmp__slot_recover). */
 static inline uint64_t mmp__state_junk(uint64_t state) {
     uint64_t junk = state & MMP__STATE_RESERVED;
     if ((state & MMP__WRITER_MASK) > ((uint64_t)MMP__HANDLES << MMP__WRITER_SHIFT)) {
@@ -96,10 +100,13 @@ int64_t mmp__slot_claim(mmpool *p);
 int mmp__commit_lock_try(mmpool *p);
 /* With the commit lock held: publishes the claimed slot as the next seq,
  * with the frame's length and commit time, and releases the lock.
- * MMPOOL_EFORMAT if the header is damaged beyond giving a seq; the lock is
- * released and the slot stays claimed. */
+ * MMPOOL_EFORMAT, with the lock released, if the header is damaged beyond
+ * giving a seq (the slot stays claimed), or if the slot's writer field no
+ * longer names us (damage let it go): then neither its descriptor nor its
+ * state word is touched. */
 int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len, uint64_t time);
-/* Gives the claimed slot back empty. */
+/* Gives the claimed slot back empty, if it is still ours: a slot whose
+ * writer field another process changed is left alone. */
 void mmp__slot_abort(mmpool *p, int64_t slot);
 /* Pins the frame a read should return next (per read mode and cursor).
  * Returns the slot and fills seq, or -1 if there is no new frame. */

@@ -42,7 +42,12 @@ static void fill_info(mmpool_info *info, mmp__header *h, const mmp__geometry *g)
     /* The mutable fields come from our private copy of the header; relaxed
      * loads suffice, nothing else is read through them. */
     info->last_seq = atomic_load_explicit(&h->last_seq, memory_order_relaxed);
-    info->commit_lock = atomic_load_explicit(&h->commit_lock, memory_order_relaxed);
+    /* The holder's entry index + 1 from the lock word; a word naming no
+     * entry is damage, shown as its raw value (above 32, which names
+     * none). */
+    uint32_t lock = atomic_load_explicit(&h->commit_lock, memory_order_relaxed);
+    uint32_t holder = lock & MMP__LOCK_ENTRY_MASK;
+    info->commit_lock = lock == 0 || (holder != 0 && holder <= MMP__HANDLES) ? holder : lock;
     info->retired = atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
     /* NUL-terminated within 64 bytes: mmp__header_check demands it. */
     memcpy(info->format, h->format, sizeof info->format);

@@ -167,13 +167,12 @@ static int try_commit_lock(mmpool *p, void *ctx) {
  * (every release of the commit lock notifies them), within the budget:
  * try mode gets MMPOOL_EBUSY once a brief spin is over. */
 static int commit(mmpool *p, int64_t slot, size_t len, budget *b) {
-    /* Read before taking the lock, so it is outside the critical section;
-     * with several writers, times need not increase with seq. */
-    uint64_t time = mmp__monotonic_ns();
     int rc = wait_loop(p, b, MMPOOL_EBUSY, try_commit_lock, NULL, &p->hdr->slot_word,
                        &p->hdr->write_waiters);
     if (rc == 0) {
-        rc = mmp__slot_commit(p, slot, len, time);
+        /* Read with the lock held (one vDSO call), so that frame times
+         * never decrease with seq, whatever a writer waited for. */
+        rc = mmp__slot_commit(p, slot, len, mmp__monotonic_ns());
     }
     if (rc != 0) {
         mmp__slot_abort(p, slot);
@@ -247,7 +246,9 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
         return MMPOOL_ESTALE;
     }
     /* No timeout to honour: waits while a live handle holds the commit
-     * lock, until mmpool_interrupt. */
+     * lock, until mmpool_interrupt. Unlike the other blocking calls it
+     * skips begin_call: a pending interrupt is consumed (ECANCELED) only
+     * if the commit has to wait, so a loan that can be published is. */
     budget b = {.timeout_ms = MMPOOL_WAIT_FOREVER, .deadline = 0};
     return commit(pool, slot, len, &b);
 }

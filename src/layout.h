@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define MMP__MAGIC "MMPOOL\r\n" /* 8 bytes, no NUL */
-#define MMP__VERSION_MAJOR 1    /* a newer major is refused */
+#define MMP__VERSION_MAJOR 2    /* another major is refused */
 #define MMP__VERSION_MINOR 0    /* a newer minor opens */
 #define MMP__BYTE_ORDER 0x01020304u
 #define MMP__PAGE 4096u        /* alignment of the slot table and data */
@@ -33,6 +33,13 @@
 #define MMP__WRITER_SHIFT 32
 #define MMP__WRITER_MASK 0x000000ff00000000ull /* handle index + 1; 0 = none */
 #define MMP__STATE_RESERVED 0xffffff0000000000ull
+
+/* Commit lock word: who holds the lock, and which of its holds this is.
+ * The holder first stores the whole value in its entry's lock_mark, so a
+ * value whose entry does not carry it is damage, not a hold. */
+#define MMP__LOCK_ENTRY_MASK 0x0000003fu /* entry index + 1; 0 = free */
+#define MMP__LOCK_NONCE_SHIFT 6
+#define MMP__LOCK_NONCE_MASK 0x03ffffffu /* 26 bits, per hold */
 
 typedef struct mmp__header {
     /* Immutable part, covered by checksum. */
@@ -56,8 +63,9 @@ typedef struct mmp__header {
     uint8_t pad0[104]; /* 152 zero */
     /* Mutable part. Commit state on its own cache line. */
     _Atomic uint64_t last_seq;    /* 256 atomic: newest committed seq */
-    _Atomic uint32_t commit_lock; /* 264 atomic: handle index + 1 of the
-                                     committing writer; 0 = free */
+    _Atomic uint32_t commit_lock; /* 264 atomic: 0 = free; else bits 0..5
+                                     the holder's entry index + 1, bits
+                                     6..31 its nonce for this hold */
     _Atomic uint32_t retired;     /* 268 atomic: 1 once mmpool_unlink ran */
     uint8_t pad1[48];             /* 272 zero */
     /* Wait/wake words on another line, so commits do not bounce it. */
@@ -74,12 +82,20 @@ typedef struct mmp__header {
  * entry belongs to the handle that holds the advisory lock on its first
  * byte; the kernel drops that lock when the process dies. */
 typedef struct mmp__entry {
-    _Atomic uint32_t state; /*  0 atomic: 0 free, 1 attached */
-    _Atomic uint32_t role;  /*  4 atomic: MMP__ROLE_* bits */
-    uint64_t pid;           /*  8 process id, for display */
-    uint64_t proc_start;    /* 16 process start time, for display */
-    uint64_t open_ns;       /* 24 attach time, ns since the Unix epoch */
-    uint8_t reserved[32];   /* 32 zero */
+    _Atomic uint32_t state;     /*  0 atomic: 0 free, 1 attached */
+    _Atomic uint32_t role;      /*  4 atomic: MMP__ROLE_* bits */
+    uint64_t pid;               /*  8 process id, for display */
+    uint64_t proc_start;        /* 16 process start time, for display */
+    uint64_t open_ns;           /* 24 attach time, ns since the Unix epoch */
+    _Atomic uint32_t claim;     /* 32 atomic: slot index + 1 of the slot this
+                                   entry has claimed, or is about to claim, for
+                                   writing; 0 = none. Lets a repairer prove that
+                                   a damaged writer field hides no live claim. */
+    _Atomic uint32_t lock_mark; /* 36 atomic: the commit-lock value this
+                                   entry holds or is about to take; 0 =
+                                   none. A lock value its entry does not
+                                   carry is damage. */
+    uint8_t reserved[24];       /* 40 zero */
 } mmp__entry;
 
 #define MMP__ENTRY_FREE 0u
@@ -134,7 +150,10 @@ _Static_assert(offsetof(mmp__entry, role) == 4, "layout");
 _Static_assert(offsetof(mmp__entry, pid) == 8, "layout");
 _Static_assert(offsetof(mmp__entry, proc_start) == 16, "layout");
 _Static_assert(offsetof(mmp__entry, open_ns) == 24, "layout");
-_Static_assert(offsetof(mmp__entry, reserved) == 32, "layout");
+_Static_assert(offsetof(mmp__entry, claim) == 32, "layout");
+_Static_assert(offsetof(mmp__entry, lock_mark) == 36, "layout");
+_Static_assert(offsetof(mmp__entry, reserved) == 40, "layout");
+_Static_assert(MMP__HANDLES <= MMP__LOCK_ENTRY_MASK, "the lock word names every entry");
 _Static_assert(sizeof(mmp__slot) == 64, "slot size");
 _Static_assert(offsetof(mmp__slot, state) == 0, "layout");
 _Static_assert(offsetof(mmp__slot, seq) == 8, "layout");

@@ -173,6 +173,10 @@ uint64_t mmp__process_id(void);
 uint64_t mmp__process_start(void);
 /* Gives up the processor for a moment (spinning on a contended lock). */
 void mmp__yield(void);
+/* One iteration's pause of a spin-wait loop: the CPU's pause instruction
+ * (x86 PAUSE, Arm YIELD), a no-op where there is none. Never a system
+ * call. */
+void mmp__cpu_pause(void);
 /* Sleeps ms (>= 0) milliseconds, through signals (polling a lock held by
  * another process). */
 void mmp__sleep_ms(int ms);

@@ -181,6 +181,9 @@ static int attach(mmpool *p) {
     p->index = i;
     p->pin = UINT64_C(1) << i;
     p->writer = (uint64_t)(i + 1) << MMP__WRITER_SHIFT;
+    /* Commit-lock nonces start where the clock is, not at 0, so a new
+     * owner of this entry does not retrace its predecessor's nonces. */
+    p->nonce = (uint32_t)(mmp__monotonic_ns() >> 10);
     mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
     p->entry = e;
     mmp__slot_clear_entry(p, i);

@@ -78,7 +78,7 @@ unsigned char *hs_build_image(uint64_t cap, uint32_t count, size_t len, const ch
     uint64_t stride, data_offset, file_size;
     hs_wrapped_geometry(cap, count, &stride, &data_offset, &file_size);
     memcpy(img, "MMPOOL\r\n", 8);
-    hs_put(img, OFF_VERSION_MAJOR, 1, 2);
+    hs_put(img, OFF_VERSION_MAJOR, 2, 2);
     hs_put(img, OFF_BYTE_ORDER, 0x01020304, 4);
     hs_put(img, OFF_SLOT_CAPACITY, cap, 8);
     hs_put(img, OFF_SLOT_COUNT, count, 4);

@@ -72,10 +72,12 @@ static int role_block_read(int argc, char **argv) {
     return 33;
 }
 
-/* hold_commit_lock PATH FD: attaches, then puts its own entry index + 1 in
- * the pool's commit lock (header offset 264), which is what a committer
- * stopped between taking and releasing the lock leaves, says so on FD, and
- * stays alive, its entry lock held, until killed. */
+/* hold_commit_lock PATH FD: attaches, then does what a committer stopped
+ * between taking and releasing the commit lock leaves behind (format.md):
+ * the lock value, its entry index + 1 with a nonce in bits 6..31, first in
+ * its own entry's lock_mark (entry offset 36), then in the pool's commit
+ * lock (header offset 264). Sends the value on FD and stays alive, its
+ * entry lock held, until killed. */
 static int role_hold_commit_lock(int argc, char **argv) {
     CHILD_CHECK(argc == 3, 50);
     int fd = arg_fd(argv[2]);
@@ -91,8 +93,13 @@ static int role_hold_commit_lock(int argc, char **argv) {
         }
     }
     CHILD_CHECK(owner != 0, 53);
+    long mark_at = 1024 + 64 * (long)(owner - 1) + 36;
+    owner |= UINT32_C(0x1234) << 6;
     FILE *fp = mmpt_fopen(argv[1], "r+b");
     CHILD_CHECK(fp != NULL, 54);
+    CHILD_CHECK(fseek(fp, mark_at, SEEK_SET) == 0, 55);
+    CHILD_CHECK(fwrite(&owner, 1, sizeof owner, fp) == sizeof owner, 56);
+    CHILD_CHECK(fflush(fp) == 0, 56);
     CHILD_CHECK(fseek(fp, 264, SEEK_SET) == 0, 55);
     CHILD_CHECK(fwrite(&owner, 1, sizeof owner, fp) == sizeof owner, 56);
     CHILD_CHECK(fclose(fp) == 0, 57);

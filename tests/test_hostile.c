@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +78,7 @@ static void test_hand_built_header_per_format_md_opens(void **state) {
     unsigned char *img = hs_build_image(6220800, 3, HEADER_BYTES, "bgr8 1920x1080");
     uint64_t sum;
     memcpy(&sum, img + OFF_CHECKSUM, sizeof sum);
-    assert_int_equal(sum, UINT64_C(0x4e0f462766c18337));
+    assert_int_equal(sum, UINT64_C(0xaea4177c07ebb1e0));
     free(img);
     img = hs_build_image(64, 2, 16384, "hand made");
     hs_expect_opens(fx->path, img, 16384);
@@ -458,6 +460,104 @@ static void test_damaged_state_word_is_passed_over_and_repaired(void **state) {
     }
 }
 
+/* Overwrites the writer field (bits 32..39) of slot i's state word. */
+static void put_writer_field(unsigned char *m, uint32_t i, uint64_t writer) {
+    hs_put(m, SLOTS_OFFSET + i * DESC_BYTES + DESC_STATE, writer << 32, 8);
+}
+
+static void test_damaged_writer_field_of_a_live_writer_is_never_handed_out(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 2);
+    mmpool *w = NULL, *w2 = NULL, *r = NULL;
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&w2, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 2, &len);
+    /* Slot 0: seq 1 on loan to r. Slot 1: w's write loan, whose writer
+     * field a scribble turns into a value naming no entry. */
+    assert_int_equal(mmpool_try_write(w, "0000", 4), MMPOOL_OK);
+    mmpool_view v;
+    assert_int_equal(mmpool_read_acquire(r, &v, 0), MMPOOL_OK);
+    void *d1 = NULL;
+    assert_int_equal(mmpool_write_acquire(w, &d1, NULL, 0), MMPOOL_OK);
+    put_writer_field(m, 1, 33);
+    /* Nothing proves w dead, so nobody else gets its slot: no free slot. */
+    assert_int_equal(mmpool_try_write(w2, "BBBB", 4), MMPOOL_EBUSY);
+    assert_int_equal(state_word(m, 1), UINT64_C(33) << 32);
+    /* w finds its claim gone: the loan ends with MMPOOL_EFORMAT and the
+     * slot's state and seq are not touched. */
+    memcpy(d1, "AAAA", 4);
+    assert_int_equal(mmpool_write_commit(w, 4), MMPOOL_EFORMAT);
+    assert_int_equal(mmpool_write_abort(w), MMPOOL_EINVAL);
+    assert_int_equal(state_word(m, 1), UINT64_C(33) << 32);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(w2, &st), MMPOOL_OK);
+    assert_int_equal(st.last_seq, 1);
+    /* Nobody records a claim of slot 1 now: the next writer that finds no
+     * free slot clears the field, and frames go on from seq 2. */
+    assert_int_equal(mmpool_try_write(w2, "BBBB", 4), MMPOOL_OK);
+    assert_int_equal(state_word(m, 1), 0);
+    assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
+    char buf[8] = {0};
+    mmpool_frame f;
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &f), MMPOOL_OK);
+    assert_int_equal(f.seq, 2);
+    assert_memory_equal(buf, "BBBB", 4);
+    /* The same over a slot that is not the only candidate: a writer that
+     * meets the damaged field takes the other slot, never that one. */
+    void *d2 = NULL;
+    assert_int_equal(mmpool_write_acquire(w, &d1, NULL, 0), MMPOOL_OK);
+    uint32_t held = state_word(m, 0) != 0 ? 0 : 1; /* w's slot */
+    put_writer_field(m, held, 40);
+    assert_int_equal(mmpool_write_acquire(w2, &d2, NULL, 0), MMPOOL_OK);
+    assert_ptr_not_equal(d1, d2);
+    memcpy(d2, "CCCC", 4);
+    assert_int_equal(mmpool_write_commit(w2, 4), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 4), MMPOOL_EFORMAT);
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &f), MMPOOL_OK);
+    assert_int_equal(f.seq, 3);
+    assert_memory_equal(buf, "CCCC", 4);
+    hs_unmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w2);
+    mmpool_close(w);
+}
+
+static void test_commit_lock_naming_a_live_handle_without_its_mark_is_cleared(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 2);
+    mmpool *r = NULL; /* entry 0: alive, reading, never committing */
+    mmpool *w = NULL;
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 2, &len);
+    /* Values naming the live reader, as a scribble or a bit flip leaves
+     * them: its entry carries no such mark, so they are no hold. Writers
+     * clear them and go on, well within a second, while the reader lives. */
+    const uint32_t scribbles[] = {1, 1 | (7u << 6), 0xffffffc1u};
+    for (size_t i = 0; i < sizeof scribbles / sizeof scribbles[0]; i++) {
+        hs_put(m, OFF_COMMIT_LOCK, scribbles[i], 4);
+        uint64_t t0 = hs_now_ms();
+        assert_int_equal(mmpool_write(w, &i, sizeof i, 2000), MMPOOL_OK);
+        if (hs_now_ms() - t0 >= 1000) {
+            fail_msg("lock %#x held writers up for %llu ms", scribbles[i],
+                     (unsigned long long)(hs_now_ms() - t0));
+        }
+        assert_int_equal(mmpool_try_write(w, &i, sizeof i), MMPOOL_OK);
+    }
+    size_t got;
+    assert_int_equal(mmpool_try_read(r, &got, sizeof got, NULL), MMPOOL_OK);
+    assert_int_equal(got, 2);
+    hs_unmap(m, len);
+    mmpool_close(w);
+    mmpool_close(r);
+}
+
+/* Entry i's lock_mark (docs/format.md: entry offset 36). */
+#define OFF_LOCK_MARK(i) (1024 + 64 * (i) + 36)
+
 static void test_commit_lock_naming_a_live_handle_is_not_taken(void **state) {
     fixture *fx = *state;
     hs_create_pool(fx->path, 64, 2);
@@ -467,17 +567,20 @@ static void test_commit_lock_naming_a_live_handle_is_not_taken(void **state) {
     assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
     size_t len;
     unsigned char *m = hs_map_meta(fx->path, 2, &len);
-    /* A scribbled lock naming a live handle looks exactly like that handle
+    /* A lock value that its entry carries looks exactly like that handle
      * stopped in the middle of a commit: other writers must not take it. */
-    hs_put(m, OFF_COMMIT_LOCK, 1, 4);
+    const uint32_t held = 1 | (0x2345u << 6);
+    hs_put(m, OFF_LOCK_MARK(0), held, 4);
+    hs_put(m, OFF_COMMIT_LOCK, held, 4);
     uint64_t t0 = hs_now_ms();
     assert_int_equal(mmpool_try_write(w, "w", 1), MMPOOL_EBUSY);
     assert_true(hs_now_ms() - t0 < 100);
     assert_int_equal(mmpool_write(w, "w", 1, 50), MMPOOL_ETIMEDOUT);
     uint32_t lock;
     memcpy(&lock, m + OFF_COMMIT_LOCK, sizeof lock);
-    assert_int_equal(lock, 1);
-    /* The handle it names knows it is not committing, and clears it; then
+    assert_int_equal(lock, held);
+    /* The handle it names knows it is not committing: its next commit
+     * marks its entry afresh, which unmasks the value as damage; then
      * everyone writes again. Values naming no entry are cleared by anyone. */
     assert_int_equal(mmpool_try_write(holder, "h", 1), MMPOOL_OK);
     assert_int_equal(mmpool_try_write(w, "w", 1), MMPOOL_OK);
@@ -492,6 +595,167 @@ static void test_commit_lock_naming_a_live_handle_is_not_taken(void **state) {
     hs_unmap(m, len);
     mmpool_close(w);
     mmpool_close(holder);
+}
+
+/* Makes entry i look like a handle stopped in the middle of a commit, as
+ * format.md defines a hold: the lock value in its lock_mark, then in the
+ * lock. */
+/* An atomic store, as another process would make it: threads of this
+ * process may be looking at the word meanwhile. */
+static void put32(unsigned char *m, size_t off, uint32_t v) {
+    atomic_store((_Atomic uint32_t *)(void *)(m + off), v);
+}
+
+static void forge_hold(unsigned char *m, uint32_t i, uint32_t nonce) {
+    uint32_t v = (i + 1) | (nonce << 6);
+    put32(m, OFF_LOCK_MARK(i), v);
+    put32(m, OFF_COMMIT_LOCK, v);
+}
+
+/* Lets go of a forged hold without waking anyone. */
+static void drop_hold(unsigned char *m, uint32_t i) {
+    put32(m, OFF_COMMIT_LOCK, 0);
+    put32(m, OFF_LOCK_MARK(i), 0);
+}
+
+typedef struct loan_commit {
+    mmpool *pool;
+    size_t len;
+    int rc;
+} loan_commit;
+
+static void *commit_in_thread(void *arg) {
+    loan_commit *lc = arg;
+    lc->rc = mmpool_write_commit(lc->pool, lc->len);
+    return NULL;
+}
+
+static void test_frame_times_follow_seq_order(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w1 = NULL, *w2 = NULL, *r = NULL;
+    mmpool_options fifo = {.read_mode = MMPOOL_READ_FIFO};
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w1, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&w2, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, &fifo), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    /* w1 starts its commit while h holds the lock, and waits; w2 commits
+     * as soon as the lock is free, before w1 wakes: w2's frame gets the
+     * lower seq, so its time must not be later than w1's. */
+    forge_hold(m, 0, 0x3456);
+    void *d;
+    assert_int_equal(mmpool_write_acquire(w1, &d, NULL, 0), MMPOOL_OK);
+    memcpy(d, "1", 1);
+    loan_commit lc = {.pool = w1, .len = 1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_in_thread, &lc), 0);
+    mmpt_sleep_ms(30);
+    drop_hold(m, 0);
+    assert_int_equal(mmpool_try_write(w2, "2", 1), MMPOOL_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(lc.rc, MMPOOL_OK);
+    mmpool_frame a, b;
+    char c;
+    assert_int_equal(mmpool_try_read(r, &c, 1, &a), MMPOOL_OK);
+    assert_int_equal(mmpool_try_read(r, &c, 1, &b), MMPOOL_OK);
+    assert_int_equal(b.seq, a.seq + 1);
+    if (b.timestamp_ns < a.timestamp_ns) {
+        fail_msg("seq %llu is %llu us older than seq %llu", (unsigned long long)b.seq,
+                 (unsigned long long)((a.timestamp_ns - b.timestamp_ns) / 1000),
+                 (unsigned long long)a.seq);
+    }
+    hs_unmap(m, len);
+    mmpool_close(r);
+    mmpool_close(w2);
+    mmpool_close(w1);
+    mmpool_close(h);
+}
+
+static void test_loan_commit_uses_up_an_interrupt_only_if_it_waits(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w = NULL;
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    void *d;
+    /* Lock free: the commit publishes and leaves the interrupt pending, and
+     * the next blocking call gets it. */
+    assert_int_equal(mmpool_write_acquire(w, &d, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_interrupt(w), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_write(w, "x", 1, 1000), MMPOOL_ECANCELED);
+    /* Lock held: the commit would wait, so the pending interrupt ends it
+     * at once, unpublished. */
+    assert_int_equal(mmpool_write_acquire(w, &d, NULL, 0), MMPOOL_OK);
+    forge_hold(m, 0, 0x4567);
+    assert_int_equal(mmpool_interrupt(w), MMPOOL_OK);
+    uint64_t t0 = hs_now_ms();
+    assert_int_equal(mmpool_write_commit(w, 0), MMPOOL_ECANCELED);
+    assert_true(hs_now_ms() - t0 < 1000);
+    drop_hold(m, 0);
+    mmpool_stats st;
+    assert_int_equal(mmpool_stat(w, &st), MMPOOL_OK);
+    assert_int_equal(st.last_seq, 1);
+    hs_unmap(m, len);
+    mmpool_close(w);
+    mmpool_close(h);
+}
+
+typedef struct late_release {
+    unsigned char *m;
+    atomic_int ready; /* the thread runs */
+    atomic_int go;    /* the try call starts */
+} late_release;
+
+/* Waits for go, then holds the lock on for about 15 us, as a committer
+ * preempted for a moment would, and lets go. */
+static void *release_after_15_us(void *arg) {
+    late_release *lr = arg;
+    atomic_store(&lr->ready, 1);
+    while (atomic_load(&lr->go) == 0) {
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 15000);
+    drop_hold(lr->m, 0);
+    return NULL;
+}
+
+static void test_try_write_outwaits_a_briefly_preempted_committer(void **state) {
+    fixture *fx = *state;
+    hs_create_pool(fx->path, 64, 4);
+    mmpool *h = NULL, *w = NULL;
+    assert_int_equal(mmpool_open(&h, fx->path, NULL), MMPOOL_OK); /* entry 0 */
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    size_t len;
+    unsigned char *m = hs_map_meta(fx->path, 4, &len);
+    /* Each round a holder lets go 15 us after the try call starts: a
+     * try_write spins tens of microseconds before MMPOOL_EBUSY, so most
+     * rounds publish (a loaded machine may delay the releasing thread). */
+    int ok = 0;
+    const int rounds = 20;
+    for (int i = 0; i < rounds; i++) {
+        forge_hold(m, 0, 0x100u + (uint32_t)i);
+        late_release lr = {.m = m};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, release_after_15_us, &lr), 0);
+        while (atomic_load(&lr.ready) == 0) {
+        }
+        atomic_store(&lr.go, 1);
+        ok += mmpool_try_write(w, &i, sizeof i) == MMPOOL_OK;
+        pthread_join(t, NULL);
+    }
+    printf("try_write: %d of %d rounds outwaited a 15 us hold\n", ok, rounds);
+    assert_true(ok >= rounds / 4);
+    hs_unmap(m, len);
+    mmpool_close(w);
+    mmpool_close(h);
 }
 
 /* ---- scribbler test ---- */
@@ -722,7 +986,12 @@ int main(int argc, char **argv) {
         T(test_exhausted_last_seq_fails_writes_visibly),
         T(test_garbage_state_words_are_repaired_by_a_writer),
         T(test_damaged_state_word_is_passed_over_and_repaired),
+        T(test_damaged_writer_field_of_a_live_writer_is_never_handed_out),
+        T(test_commit_lock_naming_a_live_handle_without_its_mark_is_cleared),
         T(test_commit_lock_naming_a_live_handle_is_not_taken),
+        T(test_frame_times_follow_seq_order),
+        T(test_try_write_outwaits_a_briefly_preempted_committer),
+        T(test_loan_commit_uses_up_an_interrupt_only_if_it_waits),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),
         T(test_copy_overwritten_during_read_is_refused),
     };

@@ -129,7 +129,8 @@ static int role_tagged_writer(int argc, char **argv) {
         } else {
             xp_tagged_build(buf, len, id, k, TAG_DATA);
             /* Try mode reports a commit lock held by another writer that
-             * was preempted mid-commit as busy, and publishes nothing: the
+             * was preempted mid-commit for longer than the try's spin (tens
+             * of microseconds) as busy, and publishes nothing: the
              * same counter goes again, and a reader would see it twice if
              * the failed try had published it. */
             int rc;

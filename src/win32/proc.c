@@ -23,6 +23,10 @@ void mmp__yield(void) {
     SwitchToThread();
 }
 
+void mmp__cpu_pause(void) {
+    YieldProcessor();
+}
+
 void mmp__sleep_ms(int ms) {
     Sleep((DWORD)ms);
 }

@@ -95,7 +95,7 @@ static void test_inspect_reports_geometry_and_format_of_a_new_pool(void **state)
     mmpool_slot_info slots[3];
     mmpool_handle_info handles[MMPOOL_MAX_HANDLES];
     inspect(f->pool, &info, slots, 3, handles);
-    assert_int_equal(info.version_major, 1);
+    assert_int_equal(info.version_major, 2);
     assert_int_equal(info.slot_capacity, 5000);
     assert_int_equal(info.slot_count, 3);
     assert_int_equal(info.handle_count, MMPOOL_MAX_HANDLES);
@@ -485,7 +485,7 @@ static unsigned char *valid_image(void) {
     unsigned char *img = calloc(1, IMG_SIZE);
     assert_non_null(img);
     memcpy(img, "MMPOOL\r\n", 8);
-    put(img, OFF_VERSION_MAJOR, 1, 2);
+    put(img, OFF_VERSION_MAJOR, 2, 2);
     put(img, OFF_BYTE_ORDER, 0x01020304, 4);
     put(img, OFF_SLOT_CAPACITY, 64, 8);
     put(img, OFF_SLOT_COUNT, 1, 4);
@@ -546,7 +546,7 @@ static void test_inspect_refuses_hostile_and_truncated_files(void **state) {
         int fix;
     } cases[] = {
         {"bad magic", 0, 'X', 1, 1},
-        {"major version 2", OFF_VERSION_MAJOR, 2, 2, 1},
+        {"major version 3", OFF_VERSION_MAJOR, 3, 2, 1},
         {"other byte order", OFF_BYTE_ORDER, 0x04030201, 4, 1},
         {"checksum not fixed", OFF_SLOT_CAPACITY, 128, 8, 0},
         {"zero slots", OFF_SLOT_COUNT, 0, 4, 1},
