@@ -312,12 +312,16 @@ void test_write_loan_is_empty_after_a_commit_that_ended_it() {
 }
 
 #ifndef _WIN32
-/* Header words a test scribbles through the pool file (docs/format.md):
- * u64 last_seq at 256, u32 commit_lock (handle index + 1) at 264. The
- * file's pages are those every handle maps, so a pwrite is seen at once.
- * Little-endian hosts, as the CI runs. */
+/* Words a test scribbles through the pool file (docs/format.md): u64
+ * last_seq at 256, u32 commit_lock at 264 (entry index + 1 in bits 0-5, the
+ * hold's nonce above), and the lock_mark of entry 1 (u32 at 1024 + 64 +
+ * 36), which a real holder sets to the lock's value first. The file's pages
+ * are those every handle maps, so a pwrite is seen at once. Little-endian
+ * hosts, as the CI runs. */
 constexpr off_t off_last_seq = 256;
 constexpr off_t off_commit_lock = 264;
+constexpr off_t off_holder_mark = 1024 + 64 + 36;
+constexpr std::uint64_t held_by_entry_1 = (1u << 6) | 2u;
 
 void scribble(const std::string &name, off_t offset, std::uint64_t value, std::size_t bytes) {
     int fd = ::open(("/dev/shm/" + name).c_str(), O_RDWR);
@@ -356,13 +360,15 @@ void test_write_loan_is_empty_after_an_interrupted_commit() {
     mmpool::pool holder(name.str());
     mmpool::pool reader(name.str());
     mmpool::write_loan loan = writer.acquire_write(mmpool::no_wait);
-    scribble(name.str(), off_commit_lock, 2, 4);
+    scribble(name.str(), off_holder_mark, held_by_entry_1, 4);
+    scribble(name.str(), off_commit_lock, held_by_entry_1, 4);
     writer.interrupt();
     CHECK_THROWS(loan.commit(1), MMPOOL_ECANCELED);
     CHECK(!loan);
     CHECK(loan.data() == nullptr);
     CHECK_THROWS(loan.abort(), MMPOOL_EINVAL);
     scribble(name.str(), off_commit_lock, 0, 4);
+    scribble(name.str(), off_holder_mark, 0, 4);
     char buf[8];
     CHECK(!reader.try_read(buf, sizeof buf).has_value()); /* nothing published */
     writer.write("x", 1);                                 /* the slot came back */

@@ -367,10 +367,14 @@ static class TestMmpool
     }
 
     // Header words a test scribbles through the pool file (docs/format.md):
-    // u64 last_seq at 256, u32 commit_lock (handle index + 1) at 264. The
+    // u64 last_seq at 256, u32 commit_lock at 264 (see below). The
     // file's pages are the ones every handle maps, so a write() is seen at once.
     const long OffLastSeq = 256;
     const long OffCommitLock = 264;
+    // A real holder first sets its entry's lock_mark (entry 1: 1024 + 64 +
+    // 36) to the lock's value: entry index + 1 in bits 0-5, a nonce above.
+    const long OffHolderMark = 1024 + 64 + 36;
+    const ulong HeldByEntry1 = (1u << 6) | 2u;
 
     static void Scribble(string name, long offset, ulong value, int bytes)
     {
@@ -454,11 +458,13 @@ static class TestMmpool
             using (var reader = Pool.Open(name))
             {
                 var loan = writer.AcquireWrite(0);
-                Scribble(name, OffCommitLock, 2, 4);
+                Scribble(name, OffHolderMark, HeldByEntry1, 4);
+                Scribble(name, OffCommitLock, HeldByEntry1, 4);
                 writer.Interrupt();
                 Throws(() => loan.Commit(1), ErrorCode.Canceled, "commit interrupted waiting for the lock");
                 CheckEnded(loan, "Canceled");
                 Scribble(name, OffCommitLock, 0, 4);
+                Scribble(name, OffHolderMark, 0, 4);
                 FrameInfo info;
                 Check(!reader.TryRead(new byte[64], out info), "nothing was published");
                 writer.Write(new byte[] { 1 }, 0); // the slot came back

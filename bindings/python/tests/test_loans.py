@@ -129,10 +129,12 @@ class WriteLoanTest(PoolTest):
         reader = self.adopt()
         loan = pool.write_loan(length=1)
         buf = loan.__enter__()
-        _scribble(self.path, _OFF_COMMIT_LOCK, 2, 4)
+        _scribble(self.path, _OFF_HOLDER_MARK, _HELD_BY_ENTRY_1, 4)
+        _scribble(self.path, _OFF_COMMIT_LOCK, _HELD_BY_ENTRY_1, 4)
         pool.interrupt()
         self.assert_commit_ended_the_loan(loan, buf, mmpool.ECANCELED)
         _scribble(self.path, _OFF_COMMIT_LOCK, 0, 4)
+        _scribble(self.path, _OFF_HOLDER_MARK, 0, 4)
         self.assertIsNone(reader.try_read())  # nothing was published
         pool.write(b"x", timeout=0)  # the slot came back
 
@@ -270,11 +272,15 @@ class OutlivingViewsTest(PoolTest):
             self.assertFalse(_mapped(self.path))
 
 
-# Header words a test scribbles through the pool file (docs/format.md): u64
-# last_seq at 256, u32 commit_lock (handle index + 1) at 264. The file's
-# pages are those every handle maps, so a write is seen at once.
+# Words a test scribbles through the pool file (docs/format.md): u64
+# last_seq at 256, u32 commit_lock at 264 (entry index + 1 in bits 0-5, the
+# hold's nonce above), and the lock_mark of entry 1 (u32 at 1024 + 64 + 36),
+# which a real holder sets to the lock's value first. The file's pages are
+# those every handle maps, so a write is seen at once.
 _OFF_LAST_SEQ = 256
 _OFF_COMMIT_LOCK = 264
+_OFF_HOLDER_MARK = 1024 + 64 + 36
+_HELD_BY_ENTRY_1 = (1 << 6) | 2
 
 
 def _scribble(path, offset, value, size):
