@@ -67,7 +67,7 @@ int mmp__resolve_path(char *out, size_t cap, const char *path) {
 /* A copy of path made absolute against the working directory, so that the
  * file's name can be looked at again after a chdir(); NULL on failure. */
 static char *absolute_copy(const char *path) {
-    char cwd[4096];
+    char cwd[MMP__PATH_MAX];
     bool relative = path[0] != '/';
     if (relative && getcwd(cwd, sizeof cwd) == NULL) {
         return NULL;
@@ -155,7 +155,7 @@ int mmp__file_reserve(mmp__file *f, uint64_t size) {
 }
 
 int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, uint32_t mode) {
-    char dir[4096];
+    char dir[MMP__PATH_MAX];
     int rc = mmp__dir_of(dir, sizeof dir, path);
     if (rc != 0) {
         return rc;
@@ -271,7 +271,7 @@ static int rename_new(const char *from, const char *to) {
 
 int mmp__file_move_aside(mmp__file *f, const char *path, char *out, size_t cap) {
     static _Atomic unsigned counter;
-    char dir[4096];
+    char dir[MMP__PATH_MAX];
     int rc = mmp__dir_of(dir, sizeof dir, path);
     for (int attempt = 0; rc == 0 && attempt < 16; attempt++) {
         struct timespec ts;

@@ -26,9 +26,8 @@
  * created, and a removed pool that some process still maps. */
 #define MMP__NEW_PREFIX ".mmpool-new-"
 #define MMP__GONE_PREFIX ".mmpool-gone-"
-/* Room for a pool path (the core's limit is 4096 bytes) and a temporary
- * name's suffix. */
-#define MMP__TEMP_MAX (4096 + 64)
+/* Room for a pool path and a temporary name's suffix. */
+#define MMP__TEMP_MAX (MMP__PATH_MAX + 64)
 
 /* ---- records ---- */
 
