@@ -84,26 +84,71 @@ enum {
                                  last one this handle read */
 };
 
-/** Return codes: 0 or negative. The values are fixed: bindings depend on them. */
+/**
+ * The return codes, 0 or negative, as X(name, value, message): the one list
+ * behind the enum below, mmpool_err_name() (name) and mmpool_strerror()
+ * (message). The values are fixed: bindings depend on them. A program can
+ * expand it too, for instance into a table of its own:
+ * `#define ROW(name, value, message) {value, #name},` then
+ * `MMPOOL_ERRORS(ROW)`.
+ */
+#define MMPOOL_ERRORS(X)                                                                           \
+    X(MMPOOL_OK, 0, "success")                                                                     \
+    X(MMPOOL_EINVAL, -1, "invalid argument")                                                       \
+    X(MMPOOL_ENOENT, -2, "no such pool")                                                           \
+    X(MMPOOL_EEXIST, -3, "pool already exists")                                                    \
+    X(MMPOOL_EACCES, -4, "permission denied")                                                      \
+    X(MMPOOL_EFORMAT, -5, "not an mmpool file or damaged pool")                                    \
+    X(MMPOOL_EMISMATCH, -6, "slot capacity or count differ from the pool")                         \
+    X(MMPOOL_E2BIG, -7, "frame larger than the slot capacity")                                     \
+    X(MMPOOL_ENOSPC, -8, "no space left for the pool or the frame")                                \
+    X(MMPOOL_EAGAIN, -9, "no new frame")                                                           \
+    X(MMPOOL_EBUSY, -10, "no free slot")                                                           \
+    X(MMPOOL_ETIMEDOUT, -11, "timed out")                                                          \
+    X(MMPOOL_ESYS, -12, "operating-system error")                                                  \
+    X(MMPOOL_ECANCELED, -13, "interrupted")                                                        \
+    X(MMPOOL_ESTALE, -14, "pool was unlinked")                                                     \
+    X(MMPOOL_ETOOMANY, -15, "too many handles attached to the pool")
+
+/** Return codes: 0 or negative, one enumerator per entry of MMPOOL_ERRORS. */
 enum {
-    MMPOOL_OK = 0,          /**< success */
-    MMPOOL_EINVAL = -1,     /**< bad argument */
-    MMPOOL_ENOENT = -2,     /**< no pool at the path (and no MMPOOL_CREATE) */
-    MMPOOL_EEXIST = -3,     /**< MMPOOL_CREATE|MMPOOL_EXCL on an existing pool */
-    MMPOOL_EACCES = -4,     /**< permission denied */
-    MMPOOL_EFORMAT = -5,    /**< not an mmpool file, or a damaged one */
-    MMPOOL_EMISMATCH = -6,  /**< slot_capacity or slot_count differ from the pool's */
-    MMPOOL_E2BIG = -7,      /**< frame larger than the slot capacity */
-    MMPOOL_ENOSPC = -8,     /**< no room on the file system, or a read buffer too small */
-    MMPOOL_EAGAIN = -9,     /**< no new frame (timeout 0) */
-    MMPOOL_EBUSY = -10,     /**< no free slot (timeout 0) */
-    MMPOOL_ETIMEDOUT = -11, /**< a positive timeout passed */
-    MMPOOL_ESYS = -12,      /**< other operating-system failure */
-    MMPOOL_ECANCELED = -13, /**< mmpool_interrupt() ended the call */
-    MMPOOL_ESTALE = -14,    /**< the pool was unlinked (retired), or its file is no longer at
-                                 its path */
-    MMPOOL_ETOOMANY = -15   /**< the table of attached handles is full */
+#define MMPOOL_ERROR_ENUMERATOR(name, value, message) name = value,
+    MMPOOL_ERRORS(MMPOOL_ERROR_ENUMERATOR)
+#undef MMPOOL_ERROR_ENUMERATOR
 };
+/* What each code means, shown with it in the API reference (Doxygen). */
+/** \var MMPOOL_OK
+ * success */
+/** \var MMPOOL_EINVAL
+ * bad argument */
+/** \var MMPOOL_ENOENT
+ * no pool at the path (and no MMPOOL_CREATE) */
+/** \var MMPOOL_EEXIST
+ * MMPOOL_CREATE|MMPOOL_EXCL on an existing pool */
+/** \var MMPOOL_EACCES
+ * permission denied */
+/** \var MMPOOL_EFORMAT
+ * not an mmpool file, or a damaged one */
+/** \var MMPOOL_EMISMATCH
+ * slot_capacity or slot_count differ from the pool's */
+/** \var MMPOOL_E2BIG
+ * frame larger than the slot capacity */
+/** \var MMPOOL_ENOSPC
+ * no room on the file system, or a read buffer too small */
+/** \var MMPOOL_EAGAIN
+ * no new frame (timeout 0) */
+/** \var MMPOOL_EBUSY
+ * no free slot (timeout 0) */
+/** \var MMPOOL_ETIMEDOUT
+ * a positive timeout passed */
+/** \var MMPOOL_ESYS
+ * other operating-system failure */
+/** \var MMPOOL_ECANCELED
+ * mmpool_interrupt() ended the call */
+/** \var MMPOOL_ESTALE
+ * the pool was unlinked (retired), or its file is no longer at its path */
+/** \var MMPOOL_ETOOMANY
+ * the table of attached handles is full */
 
 /** How mmpool_open() opens or creates a pool. Zero-initialise it, then set what you need. */
 typedef struct mmpool_options {

@@ -16,6 +16,11 @@
  * address across processes, the kernel objects used to wait. Opaque here. */
 typedef struct mmp__file mmp__file;
 
+/* Longest path, in bytes with the terminating NUL, that the library
+ * resolves, opens or builds (a pool's path, its directory, a name it is
+ * moved aside to). */
+#define MMP__PATH_MAX 4096
+
 /*
  * Resolves a user path into out (cap bytes). A path with a separator is
  * copied unchanged; a bare name is placed in the platform's shared-memory

@@ -11,7 +11,6 @@
 /* Bounds the retries of mmpool_open when other processes keep creating and
  * removing the same path under it. */
 #define MMP__OPEN_RACES 16
-#define MMP__PATH_MAX 4096
 /* Longest that a call without a timeout (opening, unlinking) waits for
  * another process, here for the path lock, before MMPOOL_EBUSY: removing
  * a path under the lock takes microseconds, so a holder past this is stuck

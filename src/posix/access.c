@@ -23,7 +23,7 @@ int mmp__file_access_get(mmp__file *f, mmp__file_access *out) {
     if (f->path == NULL) {
         return 0; /* unnamed: in no directory yet */
     }
-    char dir[4096];
+    char dir[MMP__PATH_MAX];
     struct stat ds;
     int rc = mmp__dir_of(dir, sizeof dir, f->path);
     if (rc != 0) {

@@ -1,9 +1,11 @@
 /* What the POSIX backend's files share: the open-file record, the list of
- * open files that fork.c closes in a child, and file.c's helpers. */
+ * open files that fork.c closes in a child, and the helpers of path.c and
+ * file.c that other files call. */
 #ifndef MMP_POSIX_H
 #define MMP_POSIX_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../platform.h"
 
@@ -29,9 +31,21 @@ void mmp__files_unlock(void);
 void mmp__files_add(mmp__file *f);
 void mmp__files_remove(mmp__file *f);
 
-/* Translates errno after a failed file operation into MMPOOL_E*. */
+/* Translates errno after a failed file operation into MMPOOL_E* (path.c). */
 int mmp__from_errno(int err);
 /* The directory part of path into dir (cap bytes): "." if it has none. */
 int mmp__dir_of(char *dir, size_t cap, const char *path);
+/* A malloc'd copy of path made absolute against the working directory, so
+ * that the file's name can be looked at again after a chdir(); NULL on
+ * failure. */
+char *mmp__absolute_copy(const char *path);
+
+/*
+ * open(2) of path with flags and mode into a new record (file.c). Opening
+ * and recording the descriptor happen as one step under the list's lock: a
+ * fork() in another thread must not copy a pool descriptor that the child
+ * handler does not know about.
+ */
+int mmp__open_tracked(mmp__file **out, const char *path, int flags, mode_t mode);
 
 #endif /* MMP_POSIX_H */
