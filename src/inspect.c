@@ -9,7 +9,6 @@
 
 #include "core.h"
 
-#define MMP__PATH_MAX 4096
 /* Slot descriptors read per system call. */
 #define MMP__SLOT_CHUNK 16
 /* Re-reads of a descriptor that looks damaged: the reads of one snapshot

@@ -11,7 +11,9 @@
 #include "mmpool.h"
 #include "win32.h"
 
-HANDLE mmp__win_event(mmp__file *f, uint32_t entry) {
+/* The event that wakes entry (< MMP__WIN_ENTRIES) of the pool in f; NULL if
+ * it cannot be opened. Owned by f. */
+static HANDLE entry_event(mmp__file *f, uint32_t entry) {
     HANDLE e = f->events[entry];
     if (e != NULL) {
         return e;
@@ -39,7 +41,7 @@ int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t 
     if (entry >= MMP__WIN_ENTRIES) {
         return MMPOOL_EINVAL;
     }
-    HANDLE e = mmp__win_event(f, entry);
+    HANDLE e = entry_event(f, entry);
     if (e == NULL) {
         /* Nothing to sleep on (the name is taken by another kind of
          * object, or access is denied): an error for the caller to report,
@@ -67,7 +69,7 @@ void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries) {
     (void)word; /* an entry sleeps on one word at a time: its event is enough */
     for (uint32_t i = 0; i < MMP__WIN_ENTRIES; i++) {
         if ((entries & ((uint32_t)1 << i)) != 0) {
-            HANDLE e = mmp__win_event(f, i);
+            HANDLE e = entry_event(f, i);
             if (e != NULL) {
                 SetEvent(e);
             }

@@ -79,8 +79,4 @@ int mmp__win_temp_name(const char *path, const char *kind, char *out, size_t cap
  * another process mapped it and so could not be deleted then (name.c). */
 void mmp__win_delete_if_gone(mmp__file *f);
 
-/* The event that wakes entry (< MMP__WIN_ENTRIES) of the pool in f; NULL if
- * it cannot be opened. Owned by f. */
-HANDLE mmp__win_event(mmp__file *f, uint32_t entry);
-
 #endif /* MMP_WIN32_H */
