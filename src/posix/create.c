@@ -36,7 +36,7 @@ int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, u
         return rc;
     }
     /* An unnamed file: a creator killed before linking leaves nothing. */
-    mmp__file *f;
+    mmp__file *f = NULL;
     rc = mmp__open_tracked(&f, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)mode);
     if (rc != 0) {
         return rc;

@@ -36,7 +36,7 @@ int mmp__open_tracked(mmp__file **out, const char *path, int flags, mode_t mode)
 
 int mmp__file_open(mmp__file **out, const char *path) {
     /* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
-    mmp__file *f;
+    mmp__file *f = NULL;
     int rc = mmp__open_tracked(&f, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
     if (rc != 0) {
         return rc;

@@ -108,7 +108,7 @@ static int create_temp(const char *path, SECURITY_ATTRIBUTES *sa, char *tmp, siz
  * recorded, mmp__file_close deletes the file, also where marking it for
  * deletion was refused. On failure h is closed. */
 static int temp_record(mmp__file **out, HANDLE h, const char *tmp) {
-    mmp__file *f;
+    mmp__file *f = NULL;
     char *temp = mmp__win_copy(tmp);
     int rc = temp == NULL ? MMPOOL_ESYS : mmp__win_record(&f, h, tmp);
     if (rc != 0) {
@@ -150,7 +150,7 @@ int mmp__file_create_unnamed(mmp__file **out, const char *path, uint64_t size, u
     /* Deleted on close until linked: a creator that dies before linking
      * leaves nothing behind, like an unnamed file. */
     mmp__win_set_delete(h, true);
-    mmp__file *f;
+    mmp__file *f = NULL;
     rc = temp_record(&f, h, tmp);
     if (rc != 0) {
         return rc;
