@@ -89,8 +89,6 @@ static inline uint64_t mmp__state_junk(uint64_t state) {
 }
 
 /* slots.c: the lock-free slot protocol (see docs/format.md). */
-/* The check word of a committed frame's descriptor. */
-uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time);
 /* Claims the oldest free slot for writing; -1 if every slot is held. */
 int64_t mmp__slot_claim(mmpool *p);
 /* Takes the commit lock: 0, or MMPOOL_EBUSY if a live handle holds it

@@ -3,10 +3,6 @@
 
 #include "core.h"
 
-/* Largest file a pool may need: keeps every offset a valid signed 64-bit
- * file offset with room to spare. */
-#define MMP__MAX_FILE_SIZE (UINT64_C(1) << 62)
-
 static uint64_t checksum(const void *bytes, size_t len) {
     /* FNV-1a 64: cheap, byte-order independent, catches a scribbled or
      * half-written header; it is no defence against a forger, and need not

@@ -300,12 +300,11 @@ static int try_read_once(mmpool *p, void *vctx) {
     /* Stable while pinned, but written by another process: a length past
      * the capacity, or a descriptor that does not match its check word,
      * means the slot was damaged; the frame is skipped. */
-    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
-    uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
-    uint64_t check = atomic_load_explicit(&p->slots[slot].check, memory_order_relaxed);
-    if (len > p->capacity || check != mmp__slot_check(seq, len, time)) {
+    if (!mmp__slot_valid(&p->slots[slot], seq, p->capacity)) {
         return skip_damaged(p, slot, seq);
     }
+    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
+    uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
     mmpool_frame info = {.seq = seq,
                          .timestamp_ns = time,
                          .len = len,

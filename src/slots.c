@@ -33,18 +33,6 @@ static uint64_t writer_field(uint64_t state) {
     return (state & MMP__WRITER_MASK) >> MMP__WRITER_SHIFT;
 }
 
-/* SplitMix64's finaliser: every input bit affects every output bit. */
-static uint64_t mix(uint64_t x) {
-    x += UINT64_C(0x9e3779b97f4a7c15);
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
-uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time) {
-    return mix(seq ^ mix(len ^ mix(time)));
-}
-
 /* Whether a reader may pin a slot in this state: no writer holds it and
  * nothing in it is damaged. The pick applies the same rule as the pin, so
  * a read never chooses a slot that it cannot pin. */
@@ -344,16 +332,6 @@ void mmp__slot_abort(mmpool *p, int64_t slot) {
     atomic_store_explicit(&p->entry->claim, 0, memory_order_relaxed);
 }
 
-/* Whether slot i's descriptor holds a committed frame numbered seq: its
- * seq, length and check word agree. Unpinned, this is only a hint. */
-static bool valid_frame(const mmpool *p, uint32_t i, uint64_t seq) {
-    const mmp__slot *s = &p->slots[i];
-    uint64_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
-    uint64_t time = atomic_load_explicit(&s->time, memory_order_relaxed);
-    return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq && len <= p->capacity &&
-           atomic_load_explicit(&s->check, memory_order_relaxed) == mmp__slot_check(seq, len, time);
-}
-
 static bool better(const mmpool *p, uint64_t seq, uint64_t best) {
     return best == 0 || (p->read_mode == MMPOOL_READ_FIFO ? seq < best : seq > best);
 }
@@ -375,7 +353,7 @@ static int64_t pick(mmpool *p, uint64_t *pick_seq, bool *stuck) {
             continue; /* being written, or damaged: the pin would refuse it */
         }
         uint64_t seq = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
-        if (seq > last && !*stuck && valid_frame(p, i, seq)) {
+        if (seq > last && !*stuck && mmp__slot_valid(&p->slots[i], seq, p->capacity)) {
             *stuck = true;
         }
         if (seq == 0 || seq <= p->cursor || seq > last) {
@@ -400,7 +378,7 @@ static bool repair_last_seq(mmpool *p) {
     uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_relaxed);
     for (uint32_t i = 0; last != UINT64_MAX && i < p->count; i++) {
         uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
-        if (writer_field(state) == 0 && valid_frame(p, i, last + 1)) {
+        if (writer_field(state) == 0 && mmp__slot_valid(&p->slots[i], last + 1, p->capacity)) {
             return raise_last_seq(p, last + 1);
         }
     }
