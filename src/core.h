@@ -138,11 +138,41 @@ void mmp__reclaim_dead(mmpool *p);
  * one that would report "nothing there" forces it. */
 int mmp__stale(mmpool *p, bool force);
 
-/* io.c */
-/* Wakes writers waiting for a free slot, if there are any. */
+/* Wakes writers waiting for a free slot, if there are any, and now and
+ * then reclaims the waiters it woke if they are dead (mmp__wake_*). */
 void mmp__notify_slot_freed(mmpool *p);
-/* Wakes every waiter: readers and writers. */
+/* The same for every waiter: readers and writers. */
 void mmp__notify_all(mmpool *p);
+
+/* wake.c: waiter masks, wait words, sleeping and waking. Calls nothing in
+ * the files above it; see the file's comment. */
+typedef enum mmp__channel {
+    MMP__FRAMES, /* readers wait for a new frame: frame_word, read_waiters */
+    MMP__SLOTS   /* writers wait for a free slot or the commit lock:
+                    slot_word, write_waiters */
+} mmp__channel;
+/* Wakes the writers waiting for a free slot, if the mask has any. Returns
+ * the entries woken if their liveness is due for a check (every so many
+ * wake-ups), else 0: the caller reclaims those that are dead. */
+uint32_t mmp__wake_slot_waiters(mmpool *p);
+/* The same for both channels: readers and writers. */
+uint32_t mmp__wake_waiters(mmpool *p);
+/* Bumps both wait words and wakes every entry, whatever the masks say: for
+ * a flag every sleeper must see (retired, interrupt), stored before. */
+void mmp__wake_everyone(mmp__file *f, mmp__header *hdr);
+/* Sets (clears) our bit in the channel's waiter mask. */
+void mmp__wait_register(mmpool *p, mmp__channel c);
+void mmp__wait_unregister(mmpool *p, mmp__channel c);
+/* The channel's word, read after a seq_cst fence, to pass to
+ * mmp__wait_sleep once a look at the state found nothing. */
+uint32_t mmp__wait_look(mmpool *p, mmp__channel c);
+/* The next sleep's length: the wait slice, shortened to what is left until
+ * deadline (monotonic ns; 0 = none). MMPOOL_ETIMEDOUT once it has passed. */
+int mmp__wait_slice(uint64_t deadline, int *slice_ms);
+/* Sleeps while the channel's word is seen, at most slice_ms: 0 if woken
+ * (or the word had changed), MMPOOL_ETIMEDOUT if the slice passed unwoken,
+ * else the error that kept us from sleeping. */
+int mmp__wait_sleep(mmpool *p, mmp__channel c, uint32_t seen, int slice_ms);
 
 /* A handle the caller may use: not NULL, and not inherited through fork()
  * (a child's copy of a parent's handle refers to the parent's holds). */

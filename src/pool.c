@@ -138,10 +138,7 @@ static int unlink_pool(mmp__file *f, const char *path, mmp__header *hdr) {
         /* Every handle on the pool sees ESTALE from now on; sleepers are
          * woken so they look. */
         atomic_store(&hdr->retired, 1);
-        atomic_fetch_add(&hdr->frame_word, 1);
-        atomic_fetch_add(&hdr->slot_word, 1);
-        mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
-        mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+        mmp__wake_everyone(f, hdr);
         rc = mmp__path_remove(aside);
     }
     mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
@@ -459,6 +456,23 @@ void mmp__reclaim_dead(mmpool *p) {
             mmp__reclaim_entry(p, i);
         }
     }
+}
+
+/* Reclaims the entries in mask that belong to no live handle. */
+static void reclaim_mask(mmpool *p, uint32_t mask) {
+    for (uint32_t i = 0; mask != 0 && i < MMP__HANDLES; i++) {
+        if ((mask & ((uint32_t)1 << i)) != 0) {
+            mmp__reclaim_entry(p, i);
+        }
+    }
+}
+
+void mmp__notify_slot_freed(mmpool *p) {
+    reclaim_mask(p, mmp__wake_slot_waiters(p));
+}
+
+void mmp__notify_all(mmpool *p) {
+    reclaim_mask(p, mmp__wake_waiters(p));
 }
 
 int mmp__stale(mmpool *p, bool force) {
