@@ -141,7 +141,7 @@ int mmpool_inspect(const char *path, mmpool_info *info, mmpool_slot_info *slots,
     mmp__file *f;
     mmp__header h;
     mmp__geometry g;
-    int rc = mmp__open_checked(path, full, sizeof full, &f, &h, &g);
+    int rc = mmp__header_open(path, full, sizeof full, &f, &h, &g);
     if (rc != 0) {
         return rc;
     }

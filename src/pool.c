@@ -1,7 +1,7 @@
 /*
  * Pool life cycle: open (checking or creating the file), attach to the
- * handle table, close, unlink, flush, stat, and reclaiming entries whose
- * process is gone.
+ * handle table, close, unlink, flush, stat. Reclaiming the entries of dead
+ * processes is the protocol's (slots.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +18,6 @@
 #define MMP__BLOCK_MS 2000
 /* Longest pause between two tries of a lock held by another process. */
 #define MMP__POLL_MAX_MS 16
-/* How often a handle that keeps succeeding looks whether its file is still
- * at its path: a writer into a file that was removed would otherwise write
- * for ever into a pool that nobody can open. */
-#define MMP__PATH_CHECK_NS UINT64_C(1000000000)
 /* The permission bits a new pool may get: read and write, nothing else. A
  * set-user-ID, set-group-ID or execute bit on a file that others may write
  * through a mapping would let them plant a program that runs as its owner,
@@ -180,7 +176,7 @@ static int attach(mmpool *p) {
     /* Commit-lock nonces start where the clock is, not at 0, so a new
      * owner of this entry does not retrace its predecessor's nonces. */
     p->nonce = (uint32_t)(mmp__monotonic_ns() >> 10);
-    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
+    mmp__entry *e = mmp__entry_at(p, i);
     p->entry = e;
     mmp__slot_clear_entry(p, i);
     e->pid = mmp__process_id();
@@ -385,24 +381,6 @@ void mmpool_close(mmpool *pool) {
     free(pool);
 }
 
-int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
-                      mmp__geometry *g) {
-    int rc = mmp__resolve_path(full, cap, path);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = mmp__file_open(f, full);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = mmp__header_read(*f, h, g);
-    if (rc != 0) {
-        mmp__file_close(*f);
-        *f = NULL;
-    }
-    return rc;
-}
-
 int mmpool_unlink(const char *path) {
     if (path == NULL) {
         return MMPOOL_EINVAL;
@@ -411,7 +389,7 @@ int mmpool_unlink(const char *path) {
     mmp__file *f;
     mmp__header h;
     mmp__geometry g;
-    int rc = mmp__open_checked(path, full, sizeof full, &f, &h, &g);
+    int rc = mmp__header_open(path, full, sizeof full, &f, &h, &g);
     if (rc != 0) {
         return rc;
     }
@@ -424,73 +402,6 @@ int mmpool_unlink(const char *path) {
     }
     mmp__file_close(f);
     return rc;
-}
-
-bool mmp__reclaim_entry(mmpool *p, uint32_t index) {
-    if (index >= MMP__HANDLES || index == p->index) {
-        return false;
-    }
-    /* Holding the entry's lock while clearing keeps a process that attaches
-     * to the entry meanwhile from having its fresh pins cleared. */
-    uint64_t byte = mmp__entry_lock_byte(index);
-    if (mmp__lock_try(p->file, byte) != 0) {
-        return false; /* a live handle owns it */
-    }
-    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + index;
-    mmp__slot_clear_entry(p, index);
-    atomic_store_explicit(&e->role, 0, memory_order_relaxed);
-    atomic_store_explicit(&e->state, MMP__ENTRY_FREE, memory_order_release);
-    mmp__lock_release(p->file, byte);
-    /* Slots came free, and a repaired last_seq may have made a frame
-     * visible. */
-    mmp__notify_all(p);
-    return true;
-}
-
-void mmp__reclaim_dead(mmpool *p) {
-    mmp__entry *table = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET);
-    for (uint32_t i = 0; i < MMP__HANDLES; i++) {
-        /* Only attached entries can hold anything; skipping free ones saves
-         * a system call each. */
-        if (atomic_load_explicit(&table[i].state, memory_order_relaxed) != MMP__ENTRY_FREE) {
-            mmp__reclaim_entry(p, i);
-        }
-    }
-}
-
-/* Reclaims the entries in mask that belong to no live handle. */
-static void reclaim_mask(mmpool *p, uint32_t mask) {
-    for (uint32_t i = 0; mask != 0 && i < MMP__HANDLES; i++) {
-        if ((mask & ((uint32_t)1 << i)) != 0) {
-            mmp__reclaim_entry(p, i);
-        }
-    }
-}
-
-void mmp__notify_slot_freed(mmpool *p) {
-    reclaim_mask(p, mmp__wake_slot_waiters(p));
-}
-
-void mmp__notify_all(mmpool *p) {
-    reclaim_mask(p, mmp__wake_waiters(p));
-}
-
-int mmp__stale(mmpool *p, bool force) {
-    /* acquire: pairs with the unlinker's store; nothing is read through it,
-     * but a retired pool must not take new frames. */
-    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
-        return MMPOOL_ESTALE;
-    }
-    uint64_t now = mmp__monotonic_ns();
-    if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
-        return 0;
-    }
-    /* An error telling where the file is proves nothing: not stale. */
-    if (mmp__file_at_path(p->file) == 0) {
-        return MMPOOL_ESTALE;
-    }
-    p->path_seen_ns = now;
-    return 0;
 }
 
 int mmpool_flush(mmpool *pool) {

@@ -71,6 +71,12 @@ void mmp__wait_unregister(mmpool *p, mmp__channel c) {
     atomic_fetch_and_explicit(waiters_of(p, c), ~((uint32_t)1 << p->index), memory_order_relaxed);
 }
 
+void mmp__wait_forget(mmpool *p, uint32_t index) {
+    uint32_t mask = ~((uint32_t)1 << index);
+    atomic_fetch_and_explicit(&p->hdr->read_waiters, mask, memory_order_relaxed);
+    atomic_fetch_and_explicit(&p->hdr->write_waiters, mask, memory_order_relaxed);
+}
+
 uint32_t mmp__wait_look(mmpool *p, mmp__channel c) {
     atomic_thread_fence(memory_order_seq_cst); /* see mmp__wake_slot_waiters */
     return atomic_load_explicit(word_of(p, c), memory_order_acquire);
