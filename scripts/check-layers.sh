@@ -13,7 +13,7 @@
 #   4  slots.c                         the protocol: retries, repair, reclaim
 #   3  state.c                         slot state words, one step each
 #   2  commit.c                        the commit lock word and last_seq
-#   1  wake.c header.c                 waiting and waking; the header
+#   1  wake.c header.c rules.c         waiting and waking; the header; open's rules
 #   0  posix/*.c win32/*.c             the platform contract (checked only
 #                                      for never calling up into the core)
 set -eu
@@ -28,7 +28,7 @@ for obj in "$@"; do
 done | awk '
 function level(f) {
   if (f ~ /^(posix|win32)\//) return 0
-  if (f == "wake.c" || f == "header.c") return 1
+  if (f == "wake.c" || f == "header.c" || f == "rules.c") return 1
   if (f == "commit.c") return 2
   if (f == "state.c") return 3
   if (f == "slots.c") return 4

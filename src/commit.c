@@ -35,8 +35,7 @@ static bool real_hold(const mmpool *p, uint32_t value) {
     if (e == 0) {
         return false;
     }
-    return atomic_load_explicit(&mmp__entry_at(p, e - 1)->lock_mark, memory_order_relaxed) ==
-           value;
+    return atomic_load_explicit(&mmp__entry_at(p, e - 1)->lock_mark, memory_order_relaxed) == value;
 }
 
 /* A compare-and-swap from exactly the value seen: if the holder released

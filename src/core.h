@@ -30,11 +30,11 @@ struct mmpool {
     uint64_t capacity;
     uint64_t stride;
     uint32_t count;
-    uint32_t index;  /* our entry's index */
-    uint64_t pin;    /* 1 << index: our bit in slot state words */
-    uint64_t writer; /* (index + 1) << MMP__WRITER_SHIFT */
-    uint32_t nonce;  /* of our last commit-lock hold; see lock_value() */
-    uint32_t locked; /* the commit-lock value we hold, 0 if none */
+    uint32_t index;       /* our entry's index */
+    uint64_t pin_bit;     /* 1 << index: our pin in slot state words */
+    uint64_t writer_bits; /* (index + 1) << MMP__WRITER_SHIFT: our claim */
+    uint32_t nonce;       /* of our last commit-lock hold; see lock_value() */
+    uint32_t locked;      /* the commit-lock value we hold, 0 if none */
     uint32_t read_mode;
     uint64_t owner;        /* the file's owner at open, for mmpool_stat */
     uint64_t path_seen_ns; /* when the file was last found at its path */
@@ -70,6 +70,14 @@ int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g
  * anything is mapped, so a short or hostile file cannot make the caller
  * touch memory past its end (mmpool_open and mmpool_inspect alike). */
 int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g);
+/* rules.c: what opening a pool demands. */
+/* MMPOOL_EINVAL unless the options are valid (flags, read mode, mode
+ * bits, format length). */
+int mmp__options_check(const mmpool_options *o);
+/* The rules an existing pool file must meet before a handle attaches to
+ * it (docs/guide.md, "Permissions across users"); *owner is its owner. */
+int mmp__access_check(mmp__file *f, uint32_t flags, uint64_t *owner);
+
 /* Opens the pool file at a user path (resolved into full, cap bytes) and
  * reads and checks its header: the preamble of mmpool_unlink and
  * mmpool_inspect. On failure nothing stays open. */
@@ -118,7 +126,7 @@ static inline uint64_t mmp__entry_lock_byte(uint32_t index) {
  *   slots.c                   the protocol: retries, repair, reclaim
  *   state.c                   slot state words, one step each
  *   commit.c                  the commit lock word and last_seq
- *   wake.c, header.c          waiting and waking; the immutable header
+ *   wake.c, header.c, rules.c waiting and waking; the header; open's rules
  *   platform.h                the platform contract
  */
 

@@ -77,7 +77,7 @@ static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void
 
 /* ---- writing ---- */
 
-static int try_claim(mmpool *p, void *ctx) {
+static int try_slot(mmpool *p, void *ctx) {
     if (mmp__stale(p, false) != 0) {
         return MMPOOL_ESTALE;
     }
@@ -95,12 +95,13 @@ static int try_claim(mmpool *p, void *ctx) {
     return 0;
 }
 
-static int claim(mmpool *p, budget *b, int64_t *slot) {
+/* Claims a free slot for writing, waiting for one within the budget. */
+static int wait_for_slot(mmpool *p, budget *b, int64_t *slot) {
     int rc = begin_call(p, b);
     if (rc != 0) {
         return rc;
     }
-    return wait_loop(p, b, MMPOOL_EBUSY, try_claim, slot, MMP__SLOTS);
+    return wait_loop(p, b, MMPOOL_EBUSY, try_slot, slot, MMP__SLOTS);
 }
 
 static int try_commit_lock(mmpool *p, void *ctx) {
@@ -114,11 +115,12 @@ static int try_commit_lock(mmpool *p, void *ctx) {
     return rc;
 }
 
-/* Publishes the claimed slot; on failure gives it back unpublished. A live
+/* Publishes the claimed slot as the next frame and wakes readers and
+ * writers; on failure gives it back unpublished. A live
  * handle committing at the same moment is waited for as a slot waiter
  * (every release of the commit lock notifies them), within the budget:
  * try mode gets MMPOOL_EBUSY once a brief spin is over. */
-static int commit(mmpool *p, int64_t slot, size_t len, budget *b) {
+static int publish(mmpool *p, int64_t slot, size_t len, budget *b) {
     int rc = wait_loop(p, b, MMPOOL_EBUSY, try_commit_lock, NULL, MMP__SLOTS);
     if (rc == 0) {
         /* Read with the lock held (one vDSO call), so that frame times
@@ -148,14 +150,14 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, &b, &slot);
+    int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
     if (len != 0) {
         memcpy(mmp__slot_data(pool, slot), data, len);
     }
-    return commit(pool, slot, len, &b);
+    return publish(pool, slot, len, &b);
 }
 
 int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
@@ -171,7 +173,7 @@ int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms)
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, &b, &slot);
+    int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
@@ -201,7 +203,7 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
      * skips begin_call: a pending interrupt is consumed (ECANCELED) only
      * if the commit has to wait, so a loan that can be published is. */
     budget b = {.timeout_ms = MMPOOL_WAIT_FOREVER, .deadline = 0};
-    return commit(pool, slot, len, &b);
+    return publish(pool, slot, len, &b);
 }
 
 int mmpool_write_abort(mmpool *pool) {
@@ -237,6 +239,43 @@ static int skip_damaged(mmpool *p, int64_t slot, uint64_t seq) {
     return MMPOOL_EFORMAT;
 }
 
+/* Copies the pinned frame out and unpins it: ENOSPC if it does not fit
+ * (unread, the cursor stays), EFORMAT if the copy overlapped a write. */
+static int copy_out(mmpool *p, read_ctx *ctx, int64_t slot, const mmpool_frame *info) {
+    if (info->len > ctx->cap) {
+        mmp__slot_unpin(p, slot);
+        mmp__notify_slot_freed(p);
+        if (ctx->frame != NULL) {
+            *ctx->frame = *info;
+        }
+        return MMPOOL_ENOSPC;
+    }
+    if (info->len != 0) {
+        memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)info->len);
+    }
+    /* Our pin keeps writers out, unless another process damaged the state
+     * word: then a writer may have claimed the slot (zeroing its seq)
+     * during the copy. The fence orders the copy's loads before this
+     * check, as in a seqlock. */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != info->seq) {
+        return skip_damaged(p, slot, info->seq);
+    }
+    mmp__slot_unpin(p, slot);
+    mmp__notify_slot_freed(p);
+    return 0;
+}
+
+/* Lends the pinned frame: the pin stays until mmpool_read_release. */
+static void lend(mmpool *p, read_ctx *ctx, int64_t slot, const mmpool_frame *info) {
+    p->loans[slot] = info->seq;
+    memset(ctx->view, 0, sizeof *ctx->view);
+    ctx->view->data = mmp__slot_data(p, slot);
+    ctx->view->frame = *info;
+    ctx->view->reserved_[0] = (uint64_t)slot + 1;
+    ctx->view->reserved_[1] = info->seq;
+}
+
 static int try_read_once(mmpool *p, void *vctx) {
     read_ctx *ctx = vctx;
     if (mmp__stale(p, false) != 0) {
@@ -248,47 +287,24 @@ static int try_read_once(mmpool *p, void *vctx) {
         /* No new frame may mean no writer is left on a pool that is gone. */
         return mmp__stale(p, true) != 0 ? MMPOOL_ESTALE : MMPOOL_EAGAIN;
     }
-    /* Stable while pinned, but written by another process: a length past
-     * the capacity, or a descriptor that does not match its check word,
-     * means the slot was damaged; the frame is skipped. */
+    /* Stable while pinned, but written by another process: a descriptor
+     * that breaks the rule (mmp__slot_valid) was damaged; it is skipped. */
     if (!mmp__slot_valid(&p->slots[slot], seq, p->capacity)) {
         return skip_damaged(p, slot, seq);
     }
     uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
-    uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
     mmpool_frame info = {.seq = seq,
-                         .timestamp_ns = time,
+                         .timestamp_ns =
+                             atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed),
                          .len = len,
                          .dropped = p->cursor == 0 ? 0 : seq - p->cursor - 1};
     if (ctx->view == NULL) {
-        if (len > ctx->cap) {
-            mmp__slot_unpin(p, slot);
-            mmp__notify_slot_freed(p);
-            if (ctx->frame != NULL) {
-                *ctx->frame = info;
-            }
-            return MMPOOL_ENOSPC; /* unread: the cursor stays */
+        int rc = copy_out(p, ctx, slot, &info);
+        if (rc != 0) {
+            return rc;
         }
-        if (len != 0) {
-            memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)len);
-        }
-        /* Our pin keeps writers out, unless another process damaged the
-         * state word: then a writer may have claimed the slot (zeroing its
-         * seq) during the copy. The fence orders the copy's loads before
-         * this check, as in a seqlock. */
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != seq) {
-            return skip_damaged(p, slot, seq);
-        }
-        mmp__slot_unpin(p, slot);
-        mmp__notify_slot_freed(p);
     } else {
-        p->loans[slot] = seq;
-        memset(ctx->view, 0, sizeof *ctx->view);
-        ctx->view->data = mmp__slot_data(p, slot);
-        ctx->view->frame = info;
-        ctx->view->reserved_[0] = (uint64_t)slot + 1;
-        ctx->view->reserved_[1] = seq;
+        lend(p, ctx, slot, &info);
     }
     p->cursor = seq;
     mark_read(p);

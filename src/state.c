@@ -87,7 +87,7 @@ mmp__claim_result mmp__slot_claim_once(mmpool *p, int64_t *slot) {
      * copy out of the slot is complete before we overwrite it. release:
      * orders the record above before the claim, for a repairer that reads
      * our writer value (or a scribble over it). */
-    if (!atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer,
+    if (!atomic_compare_exchange_strong_explicit(&p->slots[best].state, &expect, p->writer_bits,
                                                  memory_order_acq_rel, memory_order_relaxed)) {
         atomic_store_explicit(&p->entry->claim, 0, memory_order_relaxed);
         return MMP__CLAIM_LOST;
@@ -119,7 +119,7 @@ static bool release_claim(mmpool *p, int64_t slot) {
     _Atomic uint64_t *word = &p->slots[slot].state;
     uint64_t state = atomic_load_explicit(word, memory_order_relaxed);
     for (int race = 0; race < MMP__MAX_RACES; race++) {
-        if ((state & MMP__WRITER_MASK) != p->writer) {
+        if ((state & MMP__WRITER_MASK) != p->writer_bits) {
             return false;
         }
         /* Pins and reserved bits cannot coexist with our claim: damage,
@@ -146,7 +146,7 @@ int mmp__slot_commit(mmpool *p, int64_t slot, uint64_t len, uint64_t time) {
      * the writer field (damage), and a repairer may then have given the
      * slot to another writer: its descriptor is not ours to write. */
     uint64_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
-    if ((state & MMP__WRITER_MASK) != p->writer) {
+    if ((state & MMP__WRITER_MASK) != p->writer_bits) {
         return commit_refused(p);
     }
     /* Seqs are given out and published under one lock, so frames become
@@ -231,7 +231,7 @@ static bool pin(mmpool *p, int64_t slot) {
         }
         /* acquire: pairs with the committing writer's release (other
          * readers' pins in between continue its release sequence). */
-        if (atomic_compare_exchange_weak_explicit(word, &state, state | p->pin,
+        if (atomic_compare_exchange_weak_explicit(word, &state, state | p->pin_bit,
                                                   memory_order_acquire, memory_order_relaxed)) {
             return true;
         }
@@ -253,7 +253,7 @@ bool mmp__slot_pin(mmpool *p, int64_t slot, uint64_t seq) {
 
 void mmp__slot_unpin(mmpool *p, int64_t slot) {
     /* release: our reads of the frame happen before any writer's claim. */
-    atomic_fetch_and_explicit(&p->slots[slot].state, ~p->pin, memory_order_release);
+    atomic_fetch_and_explicit(&p->slots[slot].state, ~p->pin_bit, memory_order_release);
 }
 
 void mmp__slot_flush(mmpool *p) {
@@ -264,7 +264,7 @@ void mmp__slot_flush(mmpool *p) {
         /* Emptying a slot is a claim followed by an abort: a pinned or
          * written slot cannot be claimed, so its holder keeps it. */
         uint64_t expect = 0;
-        if (atomic_compare_exchange_strong_explicit(&p->slots[i].state, &expect, p->writer,
+        if (atomic_compare_exchange_strong_explicit(&p->slots[i].state, &expect, p->writer_bits,
                                                     memory_order_acquire, memory_order_relaxed)) {
             atomic_store_explicit(&p->slots[i].seq, 0, memory_order_relaxed);
             release_claim(p, i);
@@ -331,8 +331,8 @@ void mmp__slot_clear_entry(mmpool *p, uint32_t index) {
  * this slot, or a second writer would get a slot the first still fills. */
 static uint64_t junk_of(mmpool *p, uint32_t i, uint64_t state) {
     uint64_t junk = state & MMP__STATE_RESERVED;
-    if ((state & p->pin) != 0 && p->loans[i] == 0) {
-        junk |= p->pin;
+    if ((state & p->pin_bit) != 0 && p->loans[i] == 0) {
+        junk |= p->pin_bit;
     }
     uint64_t writer = writer_field(state);
     if ((writer > MMP__HANDLES || (writer == p->index + 1 && p->write_slot != (int64_t)i)) &&
