@@ -1,11 +1,16 @@
-/* The immutable part of the pool header: geometry, building, checking. */
+/*
+ * The pool header: geometry, building and checking the immutable part,
+ * opening a file and checking its header, and whether the pool is still in
+ * use (its retired flag, its path).
+ */
 #include <string.h>
 
 #include "core.h"
 
-/* Largest file a pool may need: keeps every offset a valid signed 64-bit
- * file offset with room to spare. */
-#define MMP__MAX_FILE_SIZE (UINT64_C(1) << 62)
+/* How often a handle that keeps succeeding looks whether its file is still
+ * at its path: a writer into a file that was removed would otherwise write
+ * for ever into a pool that nobody can open. */
+#define MMP__PATH_CHECK_NS UINT64_C(1000000000)
 
 static uint64_t checksum(const void *bytes, size_t len) {
     /* FNV-1a 64: cheap, byte-order independent, catches a scribbled or
@@ -117,4 +122,40 @@ int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g) {
         return rc;
     }
     return mmp__header_check(h, size, g);
+}
+
+int mmp__header_open(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
+                     mmp__geometry *g) {
+    int rc = mmp__resolve_path(full, cap, path);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__file_open(f, full);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mmp__header_read(*f, h, g);
+    if (rc != 0) {
+        mmp__file_close(*f);
+        *f = NULL;
+    }
+    return rc;
+}
+
+int mmp__stale(mmpool *p, bool force) {
+    /* acquire: pairs with the unlinker's store; nothing is read through it,
+     * but a retired pool must not take new frames. */
+    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+        return MMPOOL_ESTALE;
+    }
+    uint64_t now = mmp__monotonic_ns();
+    if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
+        return 0;
+    }
+    /* An error telling where the file is proves nothing: not stale. */
+    if (mmp__file_at_path(p->file) == 0) {
+        return MMPOOL_ESTALE;
+    }
+    p->path_seen_ns = now;
+    return 0;
 }

@@ -62,7 +62,6 @@ static void classify(mmpool_slot_info *out, mmp__slot *d, uint64_t capacity) {
     out->seq = atomic_load_explicit(&d->seq, memory_order_relaxed);
     out->len = atomic_load_explicit(&d->len, memory_order_relaxed);
     out->timestamp_ns = atomic_load_explicit(&d->time, memory_order_relaxed);
-    uint64_t check = atomic_load_explicit(&d->check, memory_order_relaxed);
     if (mmp__state_junk(state) != 0) {
         out->state = MMPOOL_SLOT_DAMAGED;
     } else if (out->writer != 0) {
@@ -71,8 +70,7 @@ static void classify(mmpool_slot_info *out, mmp__slot *d, uint64_t capacity) {
         out->state = MMPOOL_SLOT_WRITING;
     } else if (out->seq == 0) {
         out->state = MMPOOL_SLOT_EMPTY;
-    } else if (out->len > capacity ||
-               check != mmp__slot_check(out->seq, out->len, out->timestamp_ns)) {
+    } else if (!mmp__slot_valid(d, out->seq, capacity)) {
         out->state = MMPOOL_SLOT_DAMAGED;
     } else {
         out->state = MMPOOL_SLOT_COMMITTED;
@@ -143,7 +141,7 @@ int mmpool_inspect(const char *path, mmpool_info *info, mmpool_slot_info *slots,
     mmp__file *f;
     mmp__header h;
     mmp__geometry g;
-    int rc = mmp__open_checked(path, full, sizeof full, &f, &h, &g);
+    int rc = mmp__header_open(path, full, sizeof full, &f, &h, &g);
     if (rc != 0) {
         return rc;
     }

@@ -1,20 +1,10 @@
 /*
- * Reads, writes, loans and the waits between them. A wait registers the
- * handle's bit in a waiter mask and sleeps on a futex-style word; the other
- * side bumps the word and wakes only when the mask is non-zero, so a writer
- * makes no system call while nobody waits.
+ * The public reads, writes and loans, and the loop that waits between their
+ * tries (sleeping and waking are wake.c's, the slot protocol slots.c's).
  */
 #include <string.h>
 
 #include "core.h"
-
-/* Longest single sleep: waiters look again at least this often, so a holder
- * that died without waking anyone cannot leave them asleep for long. */
-#define MMP__WAIT_SLICE_MS 100
-/* Every this many wake-ups, a waker checks that the waiters it wakes are
- * alive: a waiter that died while registered would otherwise cost a system
- * call on every frame. */
-#define MMP__WAKES_PER_CHECK 64
 
 typedef int (*mmp__attempt)(mmpool *p, void *ctx);
 
@@ -30,37 +20,6 @@ static int check_timeout(int timeout_ms) {
     return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
 }
 
-/* Wakes the waiters of one channel, if any; the caller has fenced. */
-static void wake(mmpool *p, _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
-    uint32_t mask = atomic_load_explicit(waiters, memory_order_relaxed);
-    if (mask != 0) {
-        /* release: a waiter that reads the new word value sees our change. */
-        atomic_fetch_add_explicit(word, 1, memory_order_release);
-        mmp__wake_all(p->file, word, mask);
-        if (++p->wakes % MMP__WAKES_PER_CHECK == 0) {
-            for (uint32_t i = 0; i < MMP__HANDLES; i++) {
-                if ((mask & ((uint32_t)1 << i)) != 0) {
-                    mmp__reclaim_entry(p, i);
-                }
-            }
-        }
-    }
-}
-
-/* seq_cst fence before loading a waiter mask: orders our state change (a
- * commit, an unpin) before that load. The waiter fences between setting its
- * bit and re-checking the state, so one of the two sees the other. */
-void mmp__notify_slot_freed(mmpool *p) {
-    atomic_thread_fence(memory_order_seq_cst);
-    wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
-}
-
-void mmp__notify_all(mmpool *p) {
-    atomic_thread_fence(memory_order_seq_cst);
-    wake(p, &p->hdr->frame_word, &p->hdr->read_waiters);
-    wake(p, &p->hdr->slot_word, &p->hdr->write_waiters);
-}
-
 /* A pending interrupt cancels the next blocking call (timeout not 0), even
  * one that would not have had to wait. */
 static int begin_call(mmpool *p, const budget *b) {
@@ -70,12 +29,29 @@ static int begin_call(mmpool *p, const budget *b) {
     return 0;
 }
 
+/* One sleep within the budget: 0 after a wake-up or a slice nobody woke
+ * us in (then a holder may have died, and dead entries are reclaimed),
+ * MMPOOL_ETIMEDOUT once the deadline has passed, or why we cannot sleep
+ * (reported rather than spinning). */
+static int sleep_once(mmpool *p, const budget *b, mmp__channel c, uint32_t seen) {
+    int slice;
+    int rc = mmp__wait_slice(b->deadline, &slice);
+    if (rc == 0) {
+        rc = mmp__wait_sleep(p, c, seen, slice);
+        if (rc == MMPOOL_ETIMEDOUT) {
+            mmp__reclaim_dead(p);
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
 /*
  * Calls attempt until it returns something other than again, sleeping on
- * word between tries, within the call's budget.
+ * channel c between tries, within the call's budget.
  */
 static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void *ctx,
-                     _Atomic uint32_t *word, _Atomic uint32_t *waiters) {
+                     mmp__channel c) {
     int rc = attempt(p, ctx);
     if (rc != again || b->timeout_ms == 0) {
         return rc;
@@ -83,48 +59,25 @@ static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void
     if (b->deadline == 0 && b->timeout_ms != MMPOOL_WAIT_FOREVER) {
         b->deadline = mmp__monotonic_ns() + (uint64_t)b->timeout_ms * 1000000u;
     }
-    uint64_t deadline = b->deadline;
-    uint32_t bit = (uint32_t)1 << p->index;
-    atomic_fetch_or_explicit(waiters, bit, memory_order_relaxed);
+    mmp__wait_register(p, c);
     for (;;) {
-        atomic_thread_fence(memory_order_seq_cst); /* see wake() */
-        uint32_t seen = atomic_load_explicit(word, memory_order_acquire);
-        if (atomic_exchange(&p->interrupt, 0) != 0) {
-            rc = MMPOOL_ECANCELED;
-            break;
-        }
-        rc = attempt(p, ctx);
+        uint32_t seen = mmp__wait_look(p, c);
+        rc = atomic_exchange(&p->interrupt, 0) != 0 ? MMPOOL_ECANCELED : attempt(p, ctx);
         if (rc != again) {
             break;
         }
-        int slice = MMP__WAIT_SLICE_MS;
-        if (b->timeout_ms != MMPOOL_WAIT_FOREVER) {
-            uint64_t now = mmp__monotonic_ns();
-            if (now >= deadline) {
-                rc = MMPOOL_ETIMEDOUT;
-                break;
-            }
-            uint64_t left_ms = (deadline - now + 999999u) / 1000000u;
-            if (left_ms < (uint64_t)slice) {
-                slice = (int)left_ms;
-            }
-        }
-        int waited = mmp__wait(p->file, word, seen, p->index, slice);
-        if (waited == MMPOOL_ETIMEDOUT) {
-            /* Nobody woke us for a whole slice: a holder may have died. */
-            mmp__reclaim_dead(p);
-        } else if (waited != 0) {
-            rc = waited; /* cannot sleep: report it rather than spin */
+        rc = sleep_once(p, b, c, seen);
+        if (rc != 0) {
             break;
         }
     }
-    atomic_fetch_and_explicit(waiters, ~bit, memory_order_relaxed);
+    mmp__wait_unregister(p, c);
     return rc;
 }
 
 /* ---- writing ---- */
 
-static int try_claim(mmpool *p, void *ctx) {
+static int try_slot(mmpool *p, void *ctx) {
     if (mmp__stale(p, false) != 0) {
         return MMPOOL_ESTALE;
     }
@@ -142,13 +95,13 @@ static int try_claim(mmpool *p, void *ctx) {
     return 0;
 }
 
-static int claim(mmpool *p, budget *b, int64_t *slot) {
+/* Claims a free slot for writing, waiting for one within the budget. */
+static int wait_for_slot(mmpool *p, budget *b, int64_t *slot) {
     int rc = begin_call(p, b);
     if (rc != 0) {
         return rc;
     }
-    return wait_loop(p, b, MMPOOL_EBUSY, try_claim, slot, &p->hdr->slot_word,
-                     &p->hdr->write_waiters);
+    return wait_loop(p, b, MMPOOL_EBUSY, try_slot, slot, MMP__SLOTS);
 }
 
 static int try_commit_lock(mmpool *p, void *ctx) {
@@ -162,13 +115,13 @@ static int try_commit_lock(mmpool *p, void *ctx) {
     return rc;
 }
 
-/* Publishes the claimed slot; on failure gives it back unpublished. A live
+/* Publishes the claimed slot as the next frame and wakes readers and
+ * writers; on failure gives it back unpublished. A live
  * handle committing at the same moment is waited for as a slot waiter
  * (every release of the commit lock notifies them), within the budget:
  * try mode gets MMPOOL_EBUSY once a brief spin is over. */
-static int commit(mmpool *p, int64_t slot, size_t len, budget *b) {
-    int rc = wait_loop(p, b, MMPOOL_EBUSY, try_commit_lock, NULL, &p->hdr->slot_word,
-                       &p->hdr->write_waiters);
+static int publish(mmpool *p, int64_t slot, size_t len, budget *b) {
+    int rc = wait_loop(p, b, MMPOOL_EBUSY, try_commit_lock, NULL, MMP__SLOTS);
     if (rc == 0) {
         /* Read with the lock held (one vDSO call), so that frame times
          * never decrease with seq, whatever a writer waited for. */
@@ -197,14 +150,14 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, &b, &slot);
+    int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
     if (len != 0) {
         memcpy(mmp__slot_data(pool, slot), data, len);
     }
-    return commit(pool, slot, len, &b);
+    return publish(pool, slot, len, &b);
 }
 
 int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
@@ -220,7 +173,7 @@ int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms)
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
     int64_t slot;
-    int rc = claim(pool, &b, &slot);
+    int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
     }
@@ -250,7 +203,7 @@ int mmpool_write_commit(mmpool *pool, size_t len) {
      * skips begin_call: a pending interrupt is consumed (ECANCELED) only
      * if the commit has to wait, so a loan that can be published is. */
     budget b = {.timeout_ms = MMPOOL_WAIT_FOREVER, .deadline = 0};
-    return commit(pool, slot, len, &b);
+    return publish(pool, slot, len, &b);
 }
 
 int mmpool_write_abort(mmpool *pool) {
@@ -286,6 +239,43 @@ static int skip_damaged(mmpool *p, int64_t slot, uint64_t seq) {
     return MMPOOL_EFORMAT;
 }
 
+/* Copies the pinned frame out and unpins it: ENOSPC if it does not fit
+ * (unread, the cursor stays), EFORMAT if the copy overlapped a write. */
+static int copy_out(mmpool *p, read_ctx *ctx, int64_t slot, const mmpool_frame *info) {
+    if (info->len > ctx->cap) {
+        mmp__slot_unpin(p, slot);
+        mmp__notify_slot_freed(p);
+        if (ctx->frame != NULL) {
+            *ctx->frame = *info;
+        }
+        return MMPOOL_ENOSPC;
+    }
+    if (info->len != 0) {
+        memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)info->len);
+    }
+    /* Our pin keeps writers out, unless another process damaged the state
+     * word: then a writer may have claimed the slot (zeroing its seq)
+     * during the copy. The fence orders the copy's loads before this
+     * check, as in a seqlock. */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != info->seq) {
+        return skip_damaged(p, slot, info->seq);
+    }
+    mmp__slot_unpin(p, slot);
+    mmp__notify_slot_freed(p);
+    return 0;
+}
+
+/* Lends the pinned frame: the pin stays until mmpool_read_release. */
+static void lend(mmpool *p, read_ctx *ctx, int64_t slot, const mmpool_frame *info) {
+    p->loans[slot] = info->seq;
+    memset(ctx->view, 0, sizeof *ctx->view);
+    ctx->view->data = mmp__slot_data(p, slot);
+    ctx->view->frame = *info;
+    ctx->view->reserved_[0] = (uint64_t)slot + 1;
+    ctx->view->reserved_[1] = info->seq;
+}
+
 static int try_read_once(mmpool *p, void *vctx) {
     read_ctx *ctx = vctx;
     if (mmp__stale(p, false) != 0) {
@@ -297,48 +287,24 @@ static int try_read_once(mmpool *p, void *vctx) {
         /* No new frame may mean no writer is left on a pool that is gone. */
         return mmp__stale(p, true) != 0 ? MMPOOL_ESTALE : MMPOOL_EAGAIN;
     }
-    /* Stable while pinned, but written by another process: a length past
-     * the capacity, or a descriptor that does not match its check word,
-     * means the slot was damaged; the frame is skipped. */
-    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
-    uint64_t time = atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed);
-    uint64_t check = atomic_load_explicit(&p->slots[slot].check, memory_order_relaxed);
-    if (len > p->capacity || check != mmp__slot_check(seq, len, time)) {
+    /* Stable while pinned, but written by another process: a descriptor
+     * that breaks the rule (mmp__slot_valid) was damaged; it is skipped. */
+    if (!mmp__slot_valid(&p->slots[slot], seq, p->capacity)) {
         return skip_damaged(p, slot, seq);
     }
+    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
     mmpool_frame info = {.seq = seq,
-                         .timestamp_ns = time,
+                         .timestamp_ns =
+                             atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed),
                          .len = len,
                          .dropped = p->cursor == 0 ? 0 : seq - p->cursor - 1};
     if (ctx->view == NULL) {
-        if (len > ctx->cap) {
-            mmp__slot_unpin(p, slot);
-            mmp__notify_slot_freed(p);
-            if (ctx->frame != NULL) {
-                *ctx->frame = info;
-            }
-            return MMPOOL_ENOSPC; /* unread: the cursor stays */
+        int rc = copy_out(p, ctx, slot, &info);
+        if (rc != 0) {
+            return rc;
         }
-        if (len != 0) {
-            memcpy(ctx->buf, mmp__slot_data(p, slot), (size_t)len);
-        }
-        /* Our pin keeps writers out, unless another process damaged the
-         * state word: then a writer may have claimed the slot (zeroing its
-         * seq) during the copy. The fence orders the copy's loads before
-         * this check, as in a seqlock. */
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != seq) {
-            return skip_damaged(p, slot, seq);
-        }
-        mmp__slot_unpin(p, slot);
-        mmp__notify_slot_freed(p);
     } else {
-        p->loans[slot] = seq;
-        memset(ctx->view, 0, sizeof *ctx->view);
-        ctx->view->data = mmp__slot_data(p, slot);
-        ctx->view->frame = info;
-        ctx->view->reserved_[0] = (uint64_t)slot + 1;
-        ctx->view->reserved_[1] = seq;
+        lend(p, ctx, slot, &info);
     }
     p->cursor = seq;
     mark_read(p);
@@ -354,8 +320,7 @@ static int read_wait(mmpool *p, read_ctx *ctx, int timeout_ms) {
     if (rc != 0) {
         return rc;
     }
-    return wait_loop(p, &b, MMPOOL_EAGAIN, try_read_once, ctx, &p->hdr->frame_word,
-                     &p->hdr->read_waiters);
+    return wait_loop(p, &b, MMPOOL_EAGAIN, try_read_once, ctx, MMP__FRAMES);
 }
 
 int mmpool_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame, int timeout_ms) {
@@ -405,14 +370,10 @@ int mmpool_interrupt(mmpool *pool) {
     if (!mmp__usable(pool)) {
         return MMPOOL_EINVAL;
     }
-    /* Set the flag before bumping the words: a waiter that reads the old
-     * word value checks the flag afterwards and sees it; one that reads the
-     * new value does not sleep. Everyone sleeping on the pool wakes and
-     * looks; only this handle finds its flag set. */
+    /* Set the flag before bumping the words (see mmp__wake_everyone).
+     * Everyone sleeping on the pool wakes and looks; only this handle finds
+     * its flag set. */
     atomic_store(&pool->interrupt, 1);
-    atomic_fetch_add(&pool->hdr->frame_word, 1);
-    atomic_fetch_add(&pool->hdr->slot_word, 1);
-    mmp__wake_all(pool->file, &pool->hdr->frame_word, UINT32_MAX);
-    mmp__wake_all(pool->file, &pool->hdr->slot_word, UINT32_MAX);
+    mmp__wake_everyone(pool->file, pool->hdr);
     return 0;
 }

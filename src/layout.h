@@ -11,6 +11,7 @@
 #define MMP_LAYOUT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,10 @@
 #define MMP__CHECKSUMMED 144u   /* bytes covered by the header checksum */
 /* File byte whose advisory lock serialises removing or replacing the path. */
 #define MMP__PATH_LOCK_BYTE 384u
+
+/* Largest file a pool may need: keeps every offset a valid signed 64-bit
+ * file offset with room to spare. Also bounds the slot capacity. */
+#define MMP__MAX_FILE_SIZE (UINT64_C(1) << 62)
 
 /* Slot state word: who holds the slot. A single 64-bit word so that a
  * reader's pin and a writer's claim are one compare-and-swap each. */
@@ -168,5 +173,31 @@ _Static_assert(MMP__HANDLES <= 32, "pin mask and waiter masks are 32 bits");
  * in one process's private memory. */
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
                "64- and 32-bit atomics must be lock-free");
+
+/* SplitMix64's finaliser: every input bit affects every output bit. */
+static inline uint64_t mmp__mix(uint64_t x) {
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* The check word of a committed frame's descriptor (docs/format.md). */
+static inline uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time) {
+    return mmp__mix(seq ^ mmp__mix(len ^ mmp__mix(time)));
+}
+
+/* The one rule for "descriptor s holds a committed frame numbered seq" in a
+ * pool of the given slot capacity: its seq is seq (not 0), its length fits
+ * the capacity and its check word matches. Every reader of a descriptor
+ * (a pick, a read, a repair, inspection) applies it before trusting one;
+ * on an unpinned slot the answer is only a hint. */
+static inline bool mmp__slot_valid(const mmp__slot *s, uint64_t seq, uint64_t capacity) {
+    uint64_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
+    uint64_t time = atomic_load_explicit(&s->time, memory_order_relaxed);
+    return seq != 0 && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq &&
+           len <= capacity &&
+           atomic_load_explicit(&s->check, memory_order_relaxed) == mmp__slot_check(seq, len, time);
+}
 
 #endif /* MMP_LAYOUT_H */

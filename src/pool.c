@@ -1,7 +1,7 @@
 /*
  * Pool life cycle: open (checking or creating the file), attach to the
- * handle table, close, unlink, flush, stat, and reclaiming entries whose
- * process is gone.
+ * handle table, close, unlink, flush, stat. Reclaiming the entries of dead
+ * processes is the protocol's (slots.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,76 +18,6 @@
 #define MMP__BLOCK_MS 2000
 /* Longest pause between two tries of a lock held by another process. */
 #define MMP__POLL_MAX_MS 16
-/* How often a handle that keeps succeeding looks whether its file is still
- * at its path: a writer into a file that was removed would otherwise write
- * for ever into a pool that nobody can open. */
-#define MMP__PATH_CHECK_NS UINT64_C(1000000000)
-/* The permission bits a new pool may get: read and write, nothing else. A
- * set-user-ID, set-group-ID or execute bit on a file that others may write
- * through a mapping would let them plant a program that runs as its owner,
- * and the sticky bit means nothing on a file. */
-#define MMP__MODE_BITS UINT32_C(0666)
-
-/* Whether mode lets group or others read the file without writing it.
- * Whoever can open a pool file, even only for reading, can take read locks
- * on its bytes, and a held entry lock means a live handle: such a user
- * could fill the handle table, stall mmpool_unlink and keep a dead
- * reader's slots held for ever. Readers need write access anyway (pins
- * live in the file), so such a grant serves nobody, and it is refused. */
-static bool grants_read_only(uint32_t mode) {
-    return ((mode & 040) != 0 && (mode & 020) == 0) || ((mode & 04) != 0 && (mode & 02) == 0);
-}
-
-static int check_options(const mmpool_options *o) {
-    for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++) {
-        if (o->reserved[i] != 0) {
-            return MMPOOL_EINVAL;
-        }
-    }
-    if ((o->flags & ~(uint32_t)(MMPOOL_CREATE | MMPOOL_EXCL | MMPOOL_ANY_OWNER)) != 0) {
-        return MMPOOL_EINVAL;
-    }
-    if ((o->flags & MMPOOL_EXCL) != 0 && (o->flags & MMPOOL_CREATE) == 0) {
-        return MMPOOL_EINVAL;
-    }
-    if (o->read_mode != MMPOOL_READ_LATEST && o->read_mode != MMPOOL_READ_FIFO) {
-        return MMPOOL_EINVAL;
-    }
-    if ((o->mode & ~MMP__MODE_BITS) != 0 || grants_read_only(o->mode)) {
-        return MMPOOL_EINVAL;
-    }
-    if (o->format != NULL && strlen(o->format) > MMPOOL_FORMAT_MAX) {
-        return MMPOOL_EINVAL;
-    }
-    return 0;
-}
-
-/* The rules an existing pool file must meet before a handle attaches to
- * it (docs/guide.md, "Permissions across users"); *owner is its owner. */
-static int check_access(mmp__file *f, uint32_t flags, uint64_t *owner) {
-    mmp__file_access a;
-    int rc = mmp__file_access_get(f, &a);
-    if (rc != 0) {
-        return rc;
-    }
-    /* Its permissions were changed after creation (see grants_read_only). */
-    if (grants_read_only(a.mode)) {
-        return MMPOOL_EACCES;
-    }
-    /* Anybody may put a file at a name in a world-writable sticky directory
-     * first and then read and forge the frames of whoever opens it (and cut
-     * the file short under them): the rule the kernel applies to O_CREAT
-     * there (fs.protected_regular), to opens of any kind. */
-    if (a.shared_dir && !a.mine && !a.dir_owner && (flags & MMPOOL_ANY_OWNER) == 0) {
-        return MMPOOL_EACCES;
-    }
-    *owner = a.owner;
-    return 0;
-}
-
-static bool is_retired(mmp__header *h) {
-    return atomic_load_explicit(&h->retired, memory_order_relaxed) != 0;
-}
 
 /* Takes the path lock of f, waiting at most MMP__BLOCK_MS for another
  * process to let go of it: MMPOOL_EBUSY then, and nothing was changed. */
@@ -138,10 +68,7 @@ static int unlink_pool(mmp__file *f, const char *path, mmp__header *hdr) {
         /* Every handle on the pool sees ESTALE from now on; sleepers are
          * woken so they look. */
         atomic_store(&hdr->retired, 1);
-        atomic_fetch_add(&hdr->frame_word, 1);
-        atomic_fetch_add(&hdr->slot_word, 1);
-        mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
-        mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+        mmp__wake_everyone(f, hdr);
         rc = mmp__path_remove(aside);
     }
     mmp__lock_release(f, MMP__PATH_LOCK_BYTE);
@@ -159,10 +86,10 @@ static void set_pointers(mmpool *p, void *base, const mmp__geometry *g) {
     p->count = g->count;
 }
 
-/* Takes a free entry of the handle table: the first whose lock nobody
- * holds. A previous owner of that entry is dead, so whatever it still holds
+/* Takes a free entry of the handle table for p: the first whose lock
+ * nobody holds. A previous owner of that entry is dead, so whatever it still holds
  * is cleared before the entry is reused. */
-static int attach(mmpool *p) {
+static int take_entry(mmpool *p) {
     uint32_t i;
     int rc = MMPOOL_EBUSY;
     for (i = 0; i < MMP__HANDLES; i++) {
@@ -178,12 +105,12 @@ static int attach(mmpool *p) {
         return rc; /* the file system cannot lock: no liveness, no pool */
     }
     p->index = i;
-    p->pin = UINT64_C(1) << i;
-    p->writer = (uint64_t)(i + 1) << MMP__WRITER_SHIFT;
+    p->pin_bit = UINT64_C(1) << i;
+    p->writer_bits = (uint64_t)(i + 1) << MMP__WRITER_SHIFT;
     /* Commit-lock nonces start where the clock is, not at 0, so a new
      * owner of this entry does not retrace its predecessor's nonces. */
     p->nonce = (uint32_t)(mmp__monotonic_ns() >> 10);
-    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + i;
+    mmp__entry *e = mmp__entry_at(p, i);
     p->entry = e;
     mmp__slot_clear_entry(p, i);
     e->pid = mmp__process_id();
@@ -197,10 +124,10 @@ static int attach(mmpool *p) {
     return 0;
 }
 
-/* Builds the handle around an open, mapped, checked file. Takes ownership
- * of f and the mapping, also on failure. */
-static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g,
-                  const char *format, uint32_t read_mode, uint64_t owner, bool created) {
+/* Builds a handle around an open, mapped, checked file and attaches it to
+ * the handle table. Takes ownership of f and the mapping, also on failure. */
+static int handle_new(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g,
+                      const char *format, uint32_t read_mode, uint64_t owner, bool created) {
     mmpool *p = calloc(1, sizeof *p);
     uint64_t *loans = calloc(g->count, sizeof *loans);
     if (p == NULL || loans == NULL) {
@@ -220,7 +147,7 @@ static int finish(mmpool **out, mmp__file *f, void *base, const mmp__geometry *g
     set_pointers(p, base, g);
     /* format is NUL-terminated within 64 bytes (checked or built by us). */
     memcpy(p->format, format, strlen(format) + 1);
-    int rc = attach(p);
+    int rc = take_entry(p);
     if (rc != 0) {
         free(loans);
         free(p);
@@ -256,40 +183,115 @@ static int create_new(const char *path, const mmpool_options *o, mmp__file **f, 
     return 0;
 }
 
-/* Checks the existing pool in f and, unless it is retired (returns 1, f
- * still open), builds the handle. Takes ownership of f otherwise. */
-static int open_existing(mmpool **out, mmp__file *f, const mmpool_options *o) {
+/* What one look at the path came to. */
+typedef enum open_try {
+    OPEN_DONE,    /* the answer is in *rc: 0 (and *out set) or an error */
+    OPEN_RETIRED, /* the file at the path is a retired pool: absent */
+    OPEN_AGAIN    /* the path changed under us: look again */
+} open_try;
+
+/* Checks the existing pool in f and, unless it is retired (f stays open
+ * then), builds the handle. Takes ownership of f otherwise. */
+static open_try open_existing(mmpool **out, mmp__file *f, const mmpool_options *o, int *rc) {
     mmp__header h;
     mmp__geometry g;
-    int rc = mmp__header_read(f, &h, &g);
-    if (rc == 0 && is_retired(&h)) {
-        return 1;
+    *rc = mmp__header_read(f, &h, &g);
+    /* Our private copy of the header: relaxed suffices. */
+    if (*rc == 0 && atomic_load_explicit(&h.retired, memory_order_relaxed) != 0) {
+        return OPEN_RETIRED;
     }
-    if (rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
-        rc = MMPOOL_EEXIST;
+    if (*rc == 0 && (o->flags & MMPOOL_EXCL) != 0) {
+        *rc = MMPOOL_EEXIST;
     }
     uint64_t owner = 0;
-    if (rc == 0) {
-        rc = check_access(f, o->flags, &owner);
+    if (*rc == 0) {
+        *rc = mmp__access_check(f, o->flags, &owner);
     }
-    if (rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
-                    (o->slot_count != 0 && o->slot_count != g.count))) {
-        rc = MMPOOL_EMISMATCH;
+    if (*rc == 0 && ((o->slot_capacity != 0 && o->slot_capacity != g.capacity) ||
+                     (o->slot_count != 0 && o->slot_count != g.count))) {
+        *rc = MMPOOL_EMISMATCH;
     }
     /* Reserve what the creator reserved, in case another tool made the
      * file sparse: a fault for lack of space would be SIGBUS later. */
-    if (rc == 0) {
-        rc = mmp__file_reserve(f, g.file_size);
+    if (*rc == 0) {
+        *rc = mmp__file_reserve(f, g.file_size);
     }
     void *base = NULL;
-    if (rc == 0) {
-        rc = mmp__file_map(f, g.file_size, &base);
+    if (*rc == 0) {
+        *rc = mmp__file_map(f, g.file_size, &base);
     }
-    if (rc != 0) {
+    if (*rc != 0) {
         mmp__file_close(f);
-        return rc;
+        return OPEN_DONE;
     }
-    return finish(out, f, base, &g, h.format, o->read_mode, owner, false);
+    *rc = handle_new(out, f, base, &g, h.format, o->read_mode, owner, false);
+    return OPEN_DONE;
+}
+
+/* A retired pool counts as absent: MMPOOL_CREATE removes it and looks
+ * again. Closes f. */
+static open_try replace_retired(mmp__file *f, const char *full, const mmpool_options *o, int *rc) {
+    *rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_retired(f, full) : MMPOOL_ENOENT;
+    mmp__file_close(f);
+    if ((o->flags & MMPOOL_CREATE) == 0) {
+        return OPEN_DONE;
+    }
+    if (*rc == 0 || *rc == MMPOOL_ENOENT) {
+        *rc = 0; /* removed, by us or by another process first */
+        return OPEN_AGAIN;
+    }
+    return OPEN_DONE;
+}
+
+/* Creates a new pool, attaches to it and only then gives it its name, so
+ * that a failure leaves nothing behind. Another creator that linked first
+ * wins: then look again, and open its pool. */
+static open_try create_linked(mmpool **out, const char *full, const mmpool_options *o, int *rc) {
+    mmp__file *f = NULL;
+    void *base = NULL;
+    mmp__geometry g;
+    mmp__file_access made;
+    *rc = create_new(full, o, &f, &base, &g);
+    if (*rc == 0) {
+        *rc = mmp__file_access_get(f, &made);
+        if (*rc != 0) {
+            mmp__file_unmap(f, base, g.file_size);
+            mmp__file_close(f);
+        }
+    }
+    mmpool *p = NULL;
+    if (*rc == 0) {
+        *rc = handle_new(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode,
+                         made.owner, true);
+    }
+    if (*rc == 0) {
+        *rc = mmp__file_link(p->file, full);
+        if (*rc == 0) {
+            *out = p;
+            return OPEN_DONE;
+        }
+        mmpool_close(p);
+    }
+    if (*rc == MMPOOL_EEXIST) {
+        *rc = 0; /* lost the race: open the winner's pool */
+        return OPEN_AGAIN;
+    }
+    return OPEN_DONE;
+}
+
+/* One look at the path: open the pool there, replace it if retired, or
+ * create it if absent (as the flags allow). */
+static open_try open_once(mmpool **out, const char *full, const mmpool_options *o, int *rc) {
+    mmp__file *f = NULL;
+    *rc = mmp__file_open(&f, full);
+    if (*rc == 0) {
+        open_try t = open_existing(out, f, o, rc);
+        return t == OPEN_RETIRED ? replace_retired(f, full, o, rc) : t;
+    }
+    if (*rc != MMPOOL_ENOENT || (o->flags & MMPOOL_CREATE) == 0) {
+        return OPEN_DONE;
+    }
+    return create_linked(out, full, o, rc);
 }
 
 int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
@@ -300,57 +302,14 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
     const mmpool_options defaults = {0};
     const mmpool_options *o = opts != NULL ? opts : &defaults;
     char full[MMP__PATH_MAX];
-    int rc = path == NULL ? MMPOOL_EINVAL : check_options(o);
+    int rc = path == NULL ? MMPOOL_EINVAL : mmp__options_check(o);
     if (rc == 0) {
         rc = mmp__resolve_path(full, sizeof full, path);
     }
+    /* Other processes may keep creating and removing the path under us. */
     for (int race = 0; rc == 0 && race < MMP__OPEN_RACES; race++) {
-        mmp__file *f = NULL;
-        rc = mmp__file_open(&f, full);
-        if (rc == 0) {
-            rc = open_existing(out, f, o);
-            if (rc <= 0) {
-                return rc;
-            }
-            /* A retired pool counts as absent; CREATE replaces it. */
-            rc = (o->flags & MMPOOL_CREATE) != 0 ? remove_retired(f, full) : MMPOOL_ENOENT;
-            mmp__file_close(f);
-            if (rc == MMPOOL_ENOENT && (o->flags & MMPOOL_CREATE) != 0) {
-                rc = 0; /* another process removed it first */
-            }
-            continue;
-        }
-        if (rc != MMPOOL_ENOENT || (o->flags & MMPOOL_CREATE) == 0) {
+        if (open_once(out, full, o, &rc) == OPEN_DONE) {
             return rc;
-        }
-        void *base = NULL;
-        mmp__geometry g;
-        mmp__file_access made;
-        rc = create_new(full, o, &f, &base, &g);
-        if (rc == 0) {
-            rc = mmp__file_access_get(f, &made);
-            if (rc != 0) {
-                mmp__file_unmap(f, base, g.file_size);
-                mmp__file_close(f);
-            }
-        }
-        mmpool *p = NULL;
-        if (rc == 0) {
-            /* Attach before the file gets its name: a failure then leaves
-             * nothing behind. */
-            rc = finish(&p, f, base, &g, o->format != NULL ? o->format : "", o->read_mode,
-                        made.owner, true);
-        }
-        if (rc == 0) {
-            rc = mmp__file_link(p->file, full);
-            if (rc == 0) {
-                *out = p;
-                return 0;
-            }
-            mmpool_close(p);
-        }
-        if (rc == MMPOOL_EEXIST) {
-            rc = 0; /* lost the race: open the winner's pool */
         }
     }
     return rc != 0 ? rc : MMPOOL_ESYS;
@@ -388,24 +347,6 @@ void mmpool_close(mmpool *pool) {
     free(pool);
 }
 
-int mmp__open_checked(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
-                      mmp__geometry *g) {
-    int rc = mmp__resolve_path(full, cap, path);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = mmp__file_open(f, full);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = mmp__header_read(*f, h, g);
-    if (rc != 0) {
-        mmp__file_close(*f);
-        *f = NULL;
-    }
-    return rc;
-}
-
 int mmpool_unlink(const char *path) {
     if (path == NULL) {
         return MMPOOL_EINVAL;
@@ -414,7 +355,7 @@ int mmpool_unlink(const char *path) {
     mmp__file *f;
     mmp__header h;
     mmp__geometry g;
-    int rc = mmp__open_checked(path, full, sizeof full, &f, &h, &g);
+    int rc = mmp__header_open(path, full, sizeof full, &f, &h, &g);
     if (rc != 0) {
         return rc;
     }
@@ -427,56 +368,6 @@ int mmpool_unlink(const char *path) {
     }
     mmp__file_close(f);
     return rc;
-}
-
-bool mmp__reclaim_entry(mmpool *p, uint32_t index) {
-    if (index >= MMP__HANDLES || index == p->index) {
-        return false;
-    }
-    /* Holding the entry's lock while clearing keeps a process that attaches
-     * to the entry meanwhile from having its fresh pins cleared. */
-    uint64_t byte = mmp__entry_lock_byte(index);
-    if (mmp__lock_try(p->file, byte) != 0) {
-        return false; /* a live handle owns it */
-    }
-    mmp__entry *e = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET) + index;
-    mmp__slot_clear_entry(p, index);
-    atomic_store_explicit(&e->role, 0, memory_order_relaxed);
-    atomic_store_explicit(&e->state, MMP__ENTRY_FREE, memory_order_release);
-    mmp__lock_release(p->file, byte);
-    /* Slots came free, and a repaired last_seq may have made a frame
-     * visible. */
-    mmp__notify_all(p);
-    return true;
-}
-
-void mmp__reclaim_dead(mmpool *p) {
-    mmp__entry *table = (mmp__entry *)(p->base + MMP__HANDLES_OFFSET);
-    for (uint32_t i = 0; i < MMP__HANDLES; i++) {
-        /* Only attached entries can hold anything; skipping free ones saves
-         * a system call each. */
-        if (atomic_load_explicit(&table[i].state, memory_order_relaxed) != MMP__ENTRY_FREE) {
-            mmp__reclaim_entry(p, i);
-        }
-    }
-}
-
-int mmp__stale(mmpool *p, bool force) {
-    /* acquire: pairs with the unlinker's store; nothing is read through it,
-     * but a retired pool must not take new frames. */
-    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
-        return MMPOOL_ESTALE;
-    }
-    uint64_t now = mmp__monotonic_ns();
-    if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
-        return 0;
-    }
-    /* An error telling where the file is proves nothing: not stale. */
-    if (mmp__file_at_path(p->file) == 0) {
-        return MMPOOL_ESTALE;
-    }
-    p->path_seen_ns = now;
-    return 0;
 }
 
 int mmpool_flush(mmpool *pool) {
