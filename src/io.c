@@ -255,10 +255,16 @@ static int copy_out(mmpool *p, read_ctx *ctx, int64_t slot, const mmpool_frame *
     }
     /* Our pin keeps writers out, unless another process damaged the state
      * word: then a writer may have claimed the slot (zeroing its seq)
-     * during the copy. The fence orders the copy's loads before this
-     * check, as in a seqlock. */
+     * during the copy, or even committed a new frame into it. The whole
+     * descriptor is compared, not the seq alone: a damaged last_seq or a
+     * seq given back can let a new frame carry the same seq, but not the
+     * same length and commit time too. The fence orders the copy's loads
+     * before this check, as in a seqlock. */
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&p->slots[slot].seq, memory_order_relaxed) != info->seq) {
+    mmp__slot *d = &p->slots[slot];
+    if (atomic_load_explicit(&d->seq, memory_order_relaxed) != info->seq ||
+        atomic_load_explicit(&d->len, memory_order_relaxed) != info->len ||
+        atomic_load_explicit(&d->time, memory_order_relaxed) != info->timestamp_ns) {
         return skip_damaged(p, slot, info->seq);
     }
     mmp__slot_unpin(p, slot);
