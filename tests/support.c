@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <setjmp.h>
+
+#include <cmocka.h>
+
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <fcntl.h>
@@ -19,6 +23,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
+
+void mmpt_select_tests(void) {
+    const char *only = getenv("MMPOOL_TEST_ONLY");
+    if (only != NULL && only[0] != '\0') {
+        cmocka_set_test_filter(only);
+    }
+}
 
 int mmpt_child_main(int argc, char **argv, const mmpt_role *roles) {
     if (argc < 3 || strcmp(argv[1], "--child") != 0) {

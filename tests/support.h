@@ -24,6 +24,11 @@ typedef pid_t mmpt_proc;
  * POSIX, and the exit code TerminateProcess gives it on Windows. */
 #define MMPT_KILLED 137
 
+/* Makes the next cmocka_run_group_tests run only the tests whose names
+ * match $MMPOOL_TEST_ONLY (cmocka's * and ? wildcards), when it is set;
+ * tests/mutants/run.sh runs one test this way. */
+void mmpt_select_tests(void);
+
 /* A role a test binary can be re-executed as: argv holds the role's own
  * arguments (argv[0] is the role name). Returns the child's exit status. */
 typedef int (*mmpt_role_fn)(int argc, char **argv);

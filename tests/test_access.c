@@ -604,5 +604,6 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_path_lock_holder_delays_open_and_unlink_at_most_2_s,
                                         xp_setup, xp_teardown),
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -866,5 +866,6 @@ int main(void) {
         cmocka_unit_test(test_error_table_names_every_code),
         cmocka_unit_test(test_version_matches_header),
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

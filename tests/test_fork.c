@@ -110,5 +110,6 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fork_during_open_and_close_leaks_no_descriptor),
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

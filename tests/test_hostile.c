@@ -996,6 +996,7 @@ int main(int argc, char **argv) {
         T(test_copy_overwritten_during_read_is_refused),
     };
 #undef T
+    mmpt_select_tests();
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     printf("hostile files: %u tried, %u refused\n", hs_files_tried, hs_files_refused);
     return failed;

@@ -945,5 +945,6 @@ int main(int argc, char **argv) {
         KILL_TEST(test_handle_used_after_fork_is_einval),
 #endif
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,5 +201,6 @@ int main(void) {
         T(test_unlink_wakes_a_writer_blocked_on_a_full_pool_at_once),
     };
 #undef T
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,7 @@ int main(void) {
         T(test_sparse_pool_that_fits_opens_and_every_page_is_usable),
     };
 #undef T
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 

@@ -494,5 +494,6 @@ int main(void) {
         T(test_interrupt_cancels_the_next_blocking_call_once),
 #undef T
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -506,5 +506,6 @@ int main(int argc, char **argv) {
         XP_TEST(test_racing_writers_fill_empty_slots_before_overwriting),
         XP_TEST(test_inspection_never_makes_attach_fail),
     };
+    mmpt_select_tests();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
