@@ -196,8 +196,11 @@ typedef struct mmpool_stats {
                                  (Windows: the last sub-authority, RID, of the owner's SID) */
     uint32_t created;       /**< 1 if this handle created the pool, 0 if it opened one that
                                  was there */
-    uint32_t reserved0;     /**< zero */
-    uint64_t reserved[2];   /**< zero */
+    uint32_t handles;       /**< live handles attached to the pool now, this one included */
+    uint32_t writers;       /**< of those, the ones that have committed a frame: 0 once every
+                                 writer has closed or died */
+    uint32_t reserved1;     /**< zero */
+    uint64_t reserved[1];   /**< zero */
 } mmpool_stats;
 
 /**
@@ -240,6 +243,46 @@ MMPOOL_API int mmpool_stat(const mmpool *pool, mmpool_stats *out);
  * none is blocked, the next call on pool with a non-zero timeout does, even
  * one that would not have had to wait. Used up either way. */
 MMPOOL_API int mmpool_interrupt(mmpool *pool);
+
+/**
+ * Event loops. Sets *out to a descriptor that is ready when this handle may
+ * have a frame to read: on POSIX a file descriptor, pollable for POLLIN
+ * (select, poll, epoll, asyncio's add_reader); on Windows an event HANDLE,
+ * signaled (WaitForMultipleObjects, RegisterWaitForSingleObject). Owned by
+ * the handle: mmpool_close() closes it, the caller never does, nor reads
+ * from it. The same descriptor on every call.
+ *
+ * Readiness is level-style: the descriptor stays ready while the pool
+ * holds a frame this handle has not read, and a read (copy or loan, either
+ * mode) that returns MMPOOL_EAGAIN or MMPOOL_ETIMEDOUT re-arms it. Read
+ * until MMPOOL_EAGAIN, then go back to the loop. No wake-up is missed;
+ * spurious readiness can happen (then a read returns MMPOOL_EAGAIN). An
+ * unlink of the pool or mmpool_interrupt() on the handle also makes it
+ * ready, so the next call reports MMPOOL_ESTALE or MMPOOL_ECANCELED.
+ *
+ * Cost: writers pay nothing until some handle of the pool asks for an
+ * event; then one system call per commit per armed handle. Linux: a
+ * datagram socket in the abstract namespace, so a writer in another
+ * network namespace cannot signal it (mmpool_poll() still looks every
+ * 100 ms). docs/design.md "Event handles" tells how and why.
+ */
+MMPOOL_API int mmpool_event_handle(mmpool *pool, intptr_t *out);
+
+/**
+ * Waits until at least one of pools[0..count) has a frame that handle has
+ * not read, and sets bit i of *ready for each such pool. count 1..64; the
+ * same handle may appear twice. timeout_ms as everywhere (0,
+ * MMPOOL_WAIT_FOREVER, or ms). Returns 0 with *ready set; MMPOOL_EAGAIN
+ * (timeout 0) or MMPOOL_ETIMEDOUT when none is ready; MMPOOL_ECANCELED after
+ * mmpool_interrupt() on any of them (used up); MMPOOL_ESTALE if one was
+ * unlinked; MMPOOL_EINVAL for bad arguments (*ready untouched). Gives each
+ * handle its event handle, as mmpool_event_handle() does. Like every call
+ * on a handle, it must not overlap another call on one of these handles,
+ * except mmpool_interrupt(); closing a handle that a running poll waits on
+ * is a use after free. Handles not in the poll may be used and closed
+ * meanwhile by other threads.
+ */
+MMPOOL_API int mmpool_poll(mmpool *const pools[], size_t count, int timeout_ms, uint64_t *ready);
 
 /** Copies len bytes in as the next frame, into the oldest slot that no
  * handle holds, waiting up to timeout_ms in all for one to come free and
@@ -412,7 +455,9 @@ MMPOOL_STATIC_ASSERT(sizeof(mmpool_stats) == 120, "mmpool_stats is ABI");
 MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, format) == 24, "mmpool_stats is ABI");
 MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, owner) == 88, "mmpool_stats is ABI");
 MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, created) == 96, "mmpool_stats is ABI");
-MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, reserved) == 104, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, handles) == 100, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, writers) == 104, "mmpool_stats is ABI");
+MMPOOL_STATIC_ASSERT(offsetof(mmpool_stats, reserved) == 112, "mmpool_stats is ABI");
 MMPOOL_STATIC_ASSERT(sizeof(mmpool_info) == 160, "mmpool_info is ABI");
 MMPOOL_STATIC_ASSERT(offsetof(mmpool_info, owner) == 128, "mmpool_info is ABI");
 #undef MMPOOL_STATIC_ASSERT

@@ -240,11 +240,14 @@ struct stats {
     std::uint32_t slot_count = 0;                            /**< slots in the pool */
     mmpool::read_mode read_mode = mmpool::read_mode::latest; /**< this handle's */
     std::uint64_t last_seq = 0;                              /**< newest committed seq, 0 if none */
-    std::string format;      /**< payload description given at create */
-    std::uint64_t owner = 0; /**< the pool file's owner when the handle was opened: its uid
-                                  (Windows: the RID of the owner's SID) */
-    bool created = false;    /**< this handle created the pool (false: it opened one that
-                                  was there) */
+    std::string format;        /**< payload description given at create */
+    std::uint64_t owner = 0;   /**< the pool file's owner when the handle was opened: its uid
+                                    (Windows: the RID of the owner's SID) */
+    bool created = false;      /**< this handle created the pool (false: it opened one that
+                                    was there) */
+    std::uint32_t handles = 0; /**< live handles attached to the pool now, this one included */
+    std::uint32_t writers = 0; /**< of those, the ones that have committed a frame (0: every
+                                    writer is gone) */
 };
 
 /** The monotonic clock of frame timestamps, in ns (mmpool_now_ns()). */
@@ -669,6 +672,8 @@ class pool {
         out.format.assign(s.format, strnlen_(s.format, sizeof s.format));
         out.owner = s.owner;
         out.created = s.created != 0;
+        out.handles = s.handles;
+        out.writers = s.writers;
         return out;
     }
 

@@ -10,6 +10,7 @@
 # The layers, top to bottom (docs/design.md, "Layers"). A new file in src/
 # must be added here.
 #   5  io.c pool.c inspect.c error.c   the public calls
+#      events.c
 #   4  slots.c                         the protocol: retries, repair, reclaim
 #   3  state.c                         slot state words, one step each
 #   2  commit.c                        the commit lock word and last_seq
@@ -32,7 +33,7 @@ function level(f) {
   if (f == "commit.c") return 2
   if (f == "state.c") return 3
   if (f == "slots.c") return 4
-  if (f == "io.c" || f == "pool.c" || f == "inspect.c" || f == "error.c") return 5
+  if (f == "io.c" || f == "pool.c" || f == "inspect.c" || f == "error.c" || f == "events.c") return 5
   return -1
 }
 {

@@ -44,6 +44,7 @@ struct mmpool {
     uint64_t *loans;       /* per slot: seq of our read loan there, 0 = none */
     _Atomic int interrupt; /* set by mmpool_interrupt() */
     uint32_t wakes;        /* wake-ups issued, to pace liveness checks */
+    bool event_on;         /* mmpool_event_handle gave this handle its event */
     char format[MMPOOL_FORMAT_MAX + 1];
 };
 
@@ -70,7 +71,9 @@ int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g
  * anything is mapped, so a short or hostile file cannot make the caller
  * touch memory past its end (mmpool_open and mmpool_inspect alike). */
 int mmp__header_read(mmp__file *f, mmp__header *h, mmp__geometry *g);
-/* rules.c: what opening a pool demands. */
+/* rules.c: what calls demand of their arguments. */
+/* MMPOOL_EINVAL unless timeout_ms is 0, MMPOOL_WAIT_FOREVER or positive. */
+int mmp__timeout_check(int timeout_ms);
 /* MMPOOL_EINVAL unless the options are valid (flags, read mode, mode
  * bits, format length). */
 int mmp__options_check(const mmpool_options *o);
@@ -148,8 +151,16 @@ void mmp__wake_everyone(mmp__file *f, mmp__header *hdr);
 /* Sets (clears) our bit in the channel's waiter mask. */
 void mmp__wait_register(mmpool *p, mmp__channel c);
 void mmp__wait_unregister(mmpool *p, mmp__channel c);
-/* Clears entry index's bits from both waiter masks (a dead entry). */
+/* Clears entry index's bits from every waiter mask and its event key (a
+ * dead or closing entry). */
 void mmp__wait_forget(mmpool *p, uint32_t index);
+/* Gives the handle its event (mmp__event_open) and publishes the event's
+ * key in our entry; idempotent. */
+int mmp__event_attach(mmpool *p);
+/* Unsignals our event and arms it: the next commit (or unlink, or
+ * interrupt) signals it. The caller then looks for an unread frame and,
+ * finding one, signals the event itself. */
+void mmp__event_arm(mmpool *p);
 /* The channel's word, read after a seq_cst fence, to pass to
  * mmp__wait_sleep once a look at the state found nothing. */
 uint32_t mmp__wait_look(mmpool *p, mmp__channel c);
@@ -252,6 +263,13 @@ void mmp__reclaim_dead(mmpool *p);
 void mmp__notify_slot_freed(mmpool *p);
 /* The same for every waiter: readers and writers. */
 void mmp__notify_all(mmpool *p);
+/* Whether a read could find a frame this handle has not read (a frame
+ * beyond last_seq, which the read repairs, counts). Changes nothing. */
+bool mmp__slot_unread(mmpool *p);
+/* Arms the handle's event, then signals it at once if a frame is unread,
+ * an interrupt pending or the pool retired: the event is then signaled
+ * exactly when a read may have something to return. */
+void mmp__event_rearm(mmpool *p);
 
 /* A handle the caller may use: not NULL, and not inherited through fork()
  * (a child's copy of a parent's handle refers to the parent's holds). */

@@ -16,10 +16,6 @@ typedef struct budget {
     uint64_t deadline; /* monotonic ns; 0 until the call first sleeps */
 } budget;
 
-static int check_timeout(int timeout_ms) {
-    return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
-}
-
 /* A pending interrupt cancels the next blocking call (timeout not 0), even
  * one that would not have had to wait. */
 static int begin_call(mmpool *p, const budget *b) {
@@ -142,7 +138,7 @@ static int publish(mmpool *p, int64_t slot, size_t len, budget *b) {
 }
 
 int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
-    if (!mmp__usable(pool) || (data == NULL && len != 0) || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || (data == NULL && len != 0) || mmp__timeout_check(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     if (len > pool->capacity) {
@@ -165,7 +161,7 @@ int mmpool_try_write(mmpool *pool, const void *data, size_t len) {
 }
 
 int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms) {
-    if (!mmp__usable(pool) || data == NULL || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || data == NULL || mmp__timeout_check(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     if (pool->write_slot >= 0) {
@@ -326,11 +322,17 @@ static int read_wait(mmpool *p, read_ctx *ctx, int timeout_ms) {
     if (rc != 0) {
         return rc;
     }
-    return wait_loop(p, &b, MMPOOL_EAGAIN, try_read_once, ctx, MMP__FRAMES);
+    rc = wait_loop(p, &b, MMPOOL_EAGAIN, try_read_once, ctx, MMP__FRAMES);
+    /* Nothing to read: the event handle, if any, is unsignaled until the
+     * next frame (level-style readiness, docs/guide.md "Event loops"). */
+    if ((rc == MMPOOL_EAGAIN || rc == MMPOOL_ETIMEDOUT) && p->event_on) {
+        mmp__event_rearm(p);
+    }
+    return rc;
 }
 
 int mmpool_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame, int timeout_ms) {
-    if (!mmp__usable(pool) || (buf == NULL && cap != 0) || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || (buf == NULL && cap != 0) || mmp__timeout_check(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     read_ctx ctx = {.buf = buf, .cap = cap, .frame = frame, .view = NULL};
@@ -342,7 +344,7 @@ int mmpool_try_read(mmpool *pool, void *buf, size_t cap, mmpool_frame *frame) {
 }
 
 int mmpool_read_acquire(mmpool *pool, mmpool_view *view, int timeout_ms) {
-    if (!mmp__usable(pool) || view == NULL || check_timeout(timeout_ms) != 0) {
+    if (!mmp__usable(pool) || view == NULL || mmp__timeout_check(timeout_ms) != 0) {
         return MMPOOL_EINVAL;
     }
     read_ctx ctx = {.buf = NULL, .cap = 0, .frame = NULL, .view = view};
@@ -377,8 +379,8 @@ int mmpool_interrupt(mmpool *pool) {
         return MMPOOL_EINVAL;
     }
     /* Set the flag before bumping the words (see mmp__wake_everyone).
-     * Everyone sleeping on the pool wakes and looks; only this handle finds
-     * its flag set. */
+     * Everyone sleeping on the pool wakes and looks (armed event handles
+     * are signaled too); only this handle finds its flag set. */
     atomic_store(&pool->interrupt, 1);
     mmp__wake_everyone(pool->file, pool->hdr);
     return 0;

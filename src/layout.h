@@ -17,7 +17,7 @@
 
 #define MMP__MAGIC "MMPOOL\r\n" /* 8 bytes, no NUL */
 #define MMP__VERSION_MAJOR 2    /* another major is refused */
-#define MMP__VERSION_MINOR 0    /* a newer minor opens */
+#define MMP__VERSION_MINOR 1    /* a newer minor opens */
 #define MMP__BYTE_ORDER 0x01020304u
 #define MMP__PAGE 4096u        /* alignment of the slot table and data */
 #define MMP__HANDLES 32u       /* = MMPOOL_MAX_HANDLES */
@@ -80,7 +80,9 @@ typedef struct mmp__header {
     _Atomic uint32_t slot_word;     /* 328 atomic futex word: freed slots */
     _Atomic uint32_t write_waiters; /* 332 atomic: bit i, handle i waits
                                        for a free slot */
-    uint8_t pad2[688];              /* 336 zero; byte 384 is the path lock */
+    _Atomic uint32_t event_waiters; /* 336 atomic: bit i, handle i has
+                                       armed its event handle (since 2.1) */
+    uint8_t pad2[684];              /* 340 zero; byte 384 is the path lock */
 } mmp__header;
 
 /* One entry of the table of attached handles (at MMP__HANDLES_OFFSET). An
@@ -100,7 +102,9 @@ typedef struct mmp__entry {
                                    entry holds or is about to take; 0 =
                                    none. A lock value its entry does not
                                    carry is damage. */
-    uint8_t reserved[24];       /* 40 zero */
+    _Atomic uint64_t event_key; /* 40 atomic: names this handle's event
+                                   (mmp__event_signal); 0 = none (since 2.1) */
+    uint8_t reserved[16];       /* 48 zero */
 } mmp__entry;
 
 #define MMP__ENTRY_FREE 0u
@@ -146,8 +150,9 @@ _Static_assert(offsetof(mmp__header, frame_word) == 320, "layout");
 _Static_assert(offsetof(mmp__header, read_waiters) == 324, "layout");
 _Static_assert(offsetof(mmp__header, slot_word) == 328, "layout");
 _Static_assert(offsetof(mmp__header, write_waiters) == 332, "layout");
-_Static_assert(offsetof(mmp__header, pad2) == 336, "layout");
-_Static_assert(MMP__PATH_LOCK_BYTE >= 336 && MMP__PATH_LOCK_BYTE < MMP__HANDLES_OFFSET,
+_Static_assert(offsetof(mmp__header, event_waiters) == 336, "layout");
+_Static_assert(offsetof(mmp__header, pad2) == 340, "layout");
+_Static_assert(MMP__PATH_LOCK_BYTE >= 340 && MMP__PATH_LOCK_BYTE < MMP__HANDLES_OFFSET,
                "the path lock byte lies in padding");
 _Static_assert(sizeof(mmp__entry) == 64, "entry size");
 _Static_assert(offsetof(mmp__entry, state) == 0, "layout");
@@ -157,7 +162,8 @@ _Static_assert(offsetof(mmp__entry, proc_start) == 16, "layout");
 _Static_assert(offsetof(mmp__entry, open_ns) == 24, "layout");
 _Static_assert(offsetof(mmp__entry, claim) == 32, "layout");
 _Static_assert(offsetof(mmp__entry, lock_mark) == 36, "layout");
-_Static_assert(offsetof(mmp__entry, reserved) == 40, "layout");
+_Static_assert(offsetof(mmp__entry, event_key) == 40, "layout");
+_Static_assert(offsetof(mmp__entry, reserved) == 48, "layout");
 _Static_assert(MMP__HANDLES <= MMP__LOCK_ENTRY_MASK, "the lock word names every entry");
 _Static_assert(sizeof(mmp__slot) == 64, "slot size");
 _Static_assert(offsetof(mmp__slot, state) == 0, "layout");

@@ -166,6 +166,38 @@ int mmp__wait(mmp__file *f, _Atomic uint32_t *word, uint32_t expected, uint32_t 
  */
 void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries);
 
+/*
+ * Event handles: a kernel object per handle that an event loop can wait on
+ * and that any process mapping the pool can signal, knowing only its key.
+ * POSIX: a datagram socket bound to "mmpool-ev-KEY" in Linux's abstract
+ * namespace (no file; gone with the process), readable while a signal is
+ * queued. Windows: a manual-reset named event Local\mmpool-ev-KEY.
+ *
+ * mmp__event_open gives f its event, unsignaled, under a new random
+ * non-zero key no other event uses, and sets *key; idempotent (the same
+ * key again). MMPOOL_ESYS if the system refuses. Called by the thread
+ * that owns f.
+ */
+int mmp__event_open(mmp__file *f, uint64_t *key);
+/* The pollable descriptor (POSIX fd) or waitable HANDLE of f's event, -1
+ * if it has none. Owned by f: mmp__file_close closes it. */
+intptr_t mmp__event_handle(mmp__file *f);
+/* Signals the event named key, in any process. Best effort, never blocks:
+ * an event that is gone (its process died) or already full of signals is
+ * no error, so nothing is returned. Uses a sender f owns, made on first
+ * use. Safe from any thread. */
+void mmp__event_signal(mmp__file *f, uint64_t key);
+/* Signals f's own event, if it has one. Safe from any thread. */
+void mmp__event_signal_self(mmp__file *f);
+/* Unsignals f's own event (drains what is queued). A signal that arrives
+ * during or after the call stays. */
+void mmp__event_clear(mmp__file *f);
+/* Waits until at least one of files[0..count) has its event signaled,
+ * count 1..64, each with an event; at most timeout_ms (>= 0) ms. 0 when
+ * one is (or spuriously), MMPOOL_ETIMEDOUT, MMPOOL_ESYS if it cannot
+ * wait. Does not unsignal anything. */
+int mmp__event_wait(mmp__file *const files[], size_t count, int timeout_ms);
+
 /* Monotonic clock in ns, system-wide (comparable across processes). */
 uint64_t mmp__monotonic_ns(void);
 /* Wall clock in ns since the Unix epoch (display only). */

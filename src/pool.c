@@ -325,6 +325,8 @@ static void release_holds(mmpool *pool) {
             mmp__slot_unpin(pool, i);
         }
     }
+    /* Our event goes with the file: no waker may signal its key again. */
+    mmp__wait_forget(pool, pool->index);
     atomic_store_explicit(&pool->entry->role, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->entry->state, MMP__ENTRY_FREE, memory_order_release);
     mmp__notify_slot_freed(pool);
@@ -383,6 +385,28 @@ int mmpool_flush(mmpool *pool) {
     return 0;
 }
 
+/* Counts the live handles attached (ours, and every attached entry whose
+ * lock another open file holds) and those among them that have committed
+ * a frame. One lock test per attached entry; nothing is changed. */
+static void count_handles(const mmpool *pool, uint32_t *handles, uint32_t *writers) {
+    *handles = 0;
+    *writers = 0;
+    for (uint32_t i = 0; i < MMP__HANDLES; i++) {
+        const mmp__entry *e = mmp__entry_at(pool, i);
+        if (atomic_load_explicit(&e->state, memory_order_acquire) != MMP__ENTRY_ATTACHED) {
+            continue;
+        }
+        if (i != pool->index &&
+            mmp__lock_test(pool->file, mmp__entry_lock_byte(i)) != MMPOOL_EBUSY) {
+            continue; /* dead (not yet reclaimed), or cannot tell */
+        }
+        (*handles)++;
+        if ((atomic_load_explicit(&e->role, memory_order_relaxed) & MMP__ROLE_WRITE) != 0) {
+            (*writers)++;
+        }
+    }
+}
+
 int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
     if (!mmp__usable(pool) || out == NULL) {
         return MMPOOL_EINVAL;
@@ -395,5 +419,6 @@ int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
     memcpy(out->format, pool->format, sizeof out->format);
     out->owner = pool->owner;
     out->created = pool->created ? 1 : 0;
+    count_handles(pool, &out->handles, &out->writers);
     return 0;
 }

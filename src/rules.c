@@ -1,7 +1,7 @@
 /*
- * What opening a pool demands: of the options a caller passes, and of an
- * existing pool file before a handle attaches to it. Pure checks; calls
- * only the platform contract.
+ * What calls demand of their arguments: the options a caller passes to
+ * open, an existing pool file before a handle attaches to it, a timeout.
+ * Pure checks; calls only the platform contract.
  */
 #include <string.h>
 
@@ -21,6 +21,10 @@
  * live in the file), so such a grant serves nobody, and it is refused. */
 static bool grants_read_only(uint32_t mode) {
     return ((mode & 040) != 0 && (mode & 020) == 0) || ((mode & 04) != 0 && (mode & 02) == 0);
+}
+
+int mmp__timeout_check(int timeout_ms) {
+    return timeout_ms < MMPOOL_WAIT_FOREVER ? MMPOOL_EINVAL : 0;
 }
 
 int mmp__options_check(const mmpool_options *o) {

@@ -208,3 +208,17 @@ void mmp__notify_slot_freed(mmpool *p) {
 void mmp__notify_all(mmpool *p) {
     reclaim_mask(p, mmp__wake_waiters(p));
 }
+
+bool mmp__slot_unread(mmpool *p) {
+    uint64_t seq;
+    bool beyond_last = false;
+    return mmp__slot_pick(p, &seq, &beyond_last) >= 0 || beyond_last;
+}
+
+void mmp__event_rearm(mmpool *p) {
+    mmp__event_arm(p);
+    if (mmp__slot_unread(p) || atomic_load(&p->interrupt) != 0 ||
+        atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+        mmp__event_signal_self(p->file);
+    }
+}

@@ -2,7 +2,10 @@
  * Waiting and waking, the layer under the slot protocol. A waiting handle
  * sets its bit in a channel's waiter mask and sleeps on the channel's
  * futex-style word; a waker bumps the word and wakes only when the mask is
- * non-zero, so a writer makes no system call while nobody waits. Nothing
+ * non-zero, so a writer makes no system call while nobody waits. Event
+ * handles work alike: a handle arms its event by setting its bit in
+ * event_waiters, and a waker signals each armed event once and disarms it
+ * (one system call per commit per armed handle, none while none is). Nothing
  * here reclaims: a waker only reports which waiters are due for a liveness
  * check, and the protocol above (mmp__notify_*) reclaims them.
  */
@@ -46,8 +49,32 @@ uint32_t mmp__wake_slot_waiters(mmpool *p) {
     return wake(p, MMP__SLOTS);
 }
 
+static mmp__entry *entry_of(mmp__header *hdr, uint32_t index) {
+    return (mmp__entry *)((unsigned char *)hdr + MMP__HANDLES_OFFSET) + index;
+}
+
+/* Signals and disarms every armed event; the caller has fenced. The
+ * exchange makes each arming cost one signal, whoever sends it. A key is a
+ * value from shared memory: a wrong one only signals some other event (a
+ * spurious readiness there), or nothing. */
+static void signal_events(mmp__file *f, mmp__header *hdr) {
+    if (atomic_load_explicit(&hdr->event_waiters, memory_order_relaxed) == 0) {
+        return;
+    }
+    uint32_t armed = atomic_exchange_explicit(&hdr->event_waiters, 0, memory_order_relaxed);
+    for (uint32_t i = 0; armed != 0 && i < MMP__HANDLES; i++) {
+        if ((armed & ((uint32_t)1 << i)) != 0) {
+            uint64_t key = atomic_load_explicit(&entry_of(hdr, i)->event_key, memory_order_relaxed);
+            if (key != 0) {
+                mmp__event_signal(f, key);
+            }
+        }
+    }
+}
+
 uint32_t mmp__wake_waiters(mmpool *p) {
     atomic_thread_fence(memory_order_seq_cst);
+    signal_events(p->file, p->hdr);
     uint32_t due = wake(p, MMP__FRAMES);
     return due | wake(p, MMP__SLOTS);
 }
@@ -61,6 +88,7 @@ void mmp__wake_everyone(mmp__file *f, mmp__header *hdr) {
     atomic_fetch_add(&hdr->slot_word, 1);
     mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
     mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+    signal_events(f, hdr);
 }
 
 void mmp__wait_register(mmpool *p, mmp__channel c) {
@@ -75,6 +103,28 @@ void mmp__wait_forget(mmpool *p, uint32_t index) {
     uint32_t mask = ~((uint32_t)1 << index);
     atomic_fetch_and_explicit(&p->hdr->read_waiters, mask, memory_order_relaxed);
     atomic_fetch_and_explicit(&p->hdr->write_waiters, mask, memory_order_relaxed);
+    atomic_fetch_and_explicit(&p->hdr->event_waiters, mask, memory_order_relaxed);
+    atomic_store_explicit(&entry_of(p->hdr, index)->event_key, 0, memory_order_relaxed);
+}
+
+int mmp__event_attach(mmpool *p) {
+    uint64_t key;
+    int rc = mmp__event_open(p->file, &key);
+    if (rc == 0) {
+        /* Published to wakers by the fence in mmp__event_arm, before our
+         * bit can be seen. */
+        atomic_store_explicit(&p->entry->event_key, key, memory_order_relaxed);
+    }
+    return rc;
+}
+
+void mmp__event_arm(mmpool *p) {
+    mmp__event_clear(p->file);
+    atomic_fetch_or_explicit(&p->hdr->event_waiters, (uint32_t)1 << p->index, memory_order_relaxed);
+    /* Like a waiter's: orders the bit before the caller's look for a
+     * frame; a committer fences between publishing and loading the mask,
+     * so either it signals us or we see its frame. */
+    atomic_thread_fence(memory_order_seq_cst);
 }
 
 uint32_t mmp__wait_look(mmpool *p, mmp__channel c) {

@@ -123,6 +123,10 @@ namespace Mmpool
         public ulong Owner { get; internal set; }
         // Whether this handle created the pool (false: it opened one that was there).
         public bool Created { get; internal set; }
+        // Live handles attached to the pool now, this one included.
+        public uint Handles { get; internal set; }
+        // Of those, the ones that have committed a frame (0: every writer is gone).
+        public uint Writers { get; internal set; }
     }
 
     /// <summary>The C handle. P/Invoke holds a reference for the length
@@ -405,7 +409,8 @@ namespace Mmpool
                     SlotCapacity = s.slot_capacity, SlotCount = s.slot_count,
                     ReadMode = (ReadMode)s.read_mode, LastSeq = s.last_seq,
                     Format = Encoding.UTF8.GetString(s.format, n),
-                    Owner = s.owner, Created = s.created != 0
+                    Owner = s.owner, Created = s.created != 0,
+                    Handles = s.handles, Writers = s.writers
                 };
             }
         }
@@ -678,8 +683,10 @@ namespace Mmpool
             public fixed byte format[64];
             public ulong owner;      // offset 88
             public uint created;     // offset 96
-            public uint reserved0;
-            public ulong reserved1, reserved2;
+            public uint handles;     // offset 100
+            public uint writers;     // offset 104
+            public uint reserved1;
+            public ulong reserved2;
         }
 
         /// <summary>mmpool_info: the fields up to owner, then reserved.</summary>

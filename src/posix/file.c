@@ -23,6 +23,8 @@ int mmp__open_tracked(mmp__file **out, const char *path, int flags, mode_t mode)
     int err = errno;
     if (fd >= 0) {
         f->fd = fd;
+        atomic_init(&f->event_fd, -1);
+        atomic_init(&f->send_fd, -1);
         mmp__files_add(f);
     }
     mmp__files_unlock();
@@ -65,6 +67,7 @@ void mmp__file_close(mmp__file *f) {
     if (f->fd >= 0) {
         close(f->fd);
     }
+    mmp__event_close(f);
     mmp__files_unlock();
     free(f->path);
     free(f);

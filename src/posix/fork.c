@@ -3,7 +3,7 @@
  * file description that holds the parent's handle-table lock: a parent
  * killed while its child lives on would look alive, and its pins would never
  * be reclaimed. So the child closes its copies of every pool descriptor at
- * once (pthread_atfork), and the mappings are not inherited at all
+ * once (pthread_atfork), with its event sockets, and the mappings are not inherited at all
  * (MADV_DONTFORK, in file.c). A handle used in the child then reports
  * MMPOOL_EINVAL.
  *
@@ -39,6 +39,8 @@ static void after_fork_child(void) {
             close(f->fd);
             f->fd = -1;
         }
+        /* The event socket too: its name is the parent's. */
+        mmp__event_close(f);
         f->inherited = true;
     }
     files = NULL;

@@ -4,6 +4,7 @@
 #ifndef MMP_POSIX_H
 #define MMP_POSIX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -14,6 +15,12 @@ struct mmp__file {
     char *path;             /* absolute path it was opened or named at;
                                NULL while unnamed */
     bool inherited;         /* this process got the record through fork() */
+    _Atomic int event_fd;   /* the handle's event socket, -1 if none
+                               (event.c); atomic: mmpool_interrupt reads it
+                               from another thread */
+    uint64_t event_key;     /* its key, once event_fd is set */
+    _Atomic int send_fd;    /* socket that signals other events, -1 until
+                               first used */
     struct mmp__file *prev; /* the list of open files (fork.c) */
     struct mmp__file *next;
 };
@@ -27,6 +34,8 @@ struct mmp__file {
  */
 int mmp__files_lock(void);
 void mmp__files_unlock(void);
+/* Closes f's event sockets, if any (event.c); with the lock held. */
+void mmp__event_close(mmp__file *f);
 /* Add f to, or remove it from, the list; with the lock held. */
 void mmp__files_add(mmp__file *f);
 void mmp__files_remove(mmp__file *f);

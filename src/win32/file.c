@@ -48,6 +48,9 @@ void mmp__file_close(mmp__file *f) {
     while (f->held_count > 0) {
         mmp__lock_release(f, f->held[f->held_count - 1]);
     }
+    if (f->event != NULL) {
+        CloseHandle(f->event);
+    }
     for (uint32_t i = 0; i < MMP__WIN_ENTRIES; i++) {
         if (f->events[i] != NULL) {
             CloseHandle(f->events[i]);

@@ -41,6 +41,10 @@ struct mmp__file {
      * swapped in atomically, as another thread may wake through the same
      * file (mmpool_interrupt). */
     HANDLE volatile events[MMP__WIN_ENTRIES];
+    /* The handle's event handle (event.c), NULL if none, and its key;
+     * volatile: mmpool_interrupt reads it from another thread. */
+    HANDLE volatile event;
+    uint64_t event_key;
     /* Bytes this open file holds locked: Windows locks of one handle do
      * conflict with each other, the contract's do not. */
     SRWLOCK held_lock;

@@ -160,7 +160,7 @@ info)
   run 0 put "$p" "$dir/frame"
   run 0 info "$p"
   contains "$out" "pool         $p"
-  contains "$out" "version      2.0"
+  contains "$out" "version      2.1"
   contains "$out" "3 slots x 1000 bytes"
   contains "$out" 'a "quoted" \ format'
   contains "$out" "committed seq 1, 1000 bytes"

@@ -83,8 +83,10 @@ class Stats(ctypes.Structure):
         ("format", ctypes.c_char * 64),
         ("owner", ctypes.c_uint64),  # the file's owner at open: uid (Windows: the SID's RID)
         ("created", ctypes.c_uint32),  # 1 if this handle created the pool
-        ("reserved0", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint64 * 2),
+        ("handles", ctypes.c_uint32),  # live handles attached now
+        ("writers", ctypes.c_uint32),  # of those, the ones that have committed a frame
+        ("reserved1", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint64 * 1),
     ]
 
 
@@ -114,7 +116,8 @@ def _check_layout():
     _Static_assert: a field added here in the wrong place would read another
     field's bytes. Not an assert, which python -O drops."""
     for struct, size, offsets in (
-        (Stats, 120, {"format": 24, "owner": 88, "created": 96, "reserved": 104}),
+        (Stats, 120, {"format": 24, "owner": 88, "created": 96, "handles": 100, "writers": 104,
+                      "reserved": 112}),
         (Info, 160, {"owner": 128}),
     ):
         wrong = [name for name, offset in offsets.items() if getattr(struct, name).offset != offset]

@@ -35,6 +35,8 @@ class Stats(NamedTuple):
     # Added later, with defaults so that Stats(...) of the first five works.
     owner: int = 0  # the pool file's owner when opened: uid (Windows: the owner SID's RID)
     created: bool = False  # this handle created the pool (False: it opened one that was there)
+    handles: int = 0  # live handles attached to the pool now, this one included
+    writers: int = 0  # of those, the ones that have committed a frame (0: every writer is gone)
 
 
 class _Handle:
@@ -329,6 +331,7 @@ class Pool:
         return Stats(
             st.slot_capacity, st.slot_count, _READ_MODE_NAMES.get(st.read_mode, "?"),
             st.last_seq, st.format.decode("utf-8", "replace"), st.owner, bool(st.created),
+            st.handles, st.writers,
         )
 
 

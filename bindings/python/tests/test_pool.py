@@ -125,9 +125,11 @@ class PoolStateTest(PoolTest):
         pool.write(b"b")
         st = pool.stats()
         self.assertEqual(
-            st, mmpool.Stats(8192, 5, "fifo", 2, "gray8 64x128", os.geteuid(), True)
+            st, mmpool.Stats(8192, 5, "fifo", 2, "gray8 64x128", os.geteuid(), True, 1, 1)
         )
         adopted = self.adopt()
+        # The adopting handle counts, and has not written: one writer of two.
+        self.assertEqual((pool.stats().handles, pool.stats().writers), (2, 1))
         self.assertEqual((adopted.slot_capacity, adopted.slot_count), (8192, 5))
         self.assertEqual((adopted.read_mode, adopted.format), ("latest", "gray8 64x128"))
 
