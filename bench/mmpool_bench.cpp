@@ -68,6 +68,9 @@
 //       in loan_latency); stop when mmpool_read has returned with the frame copied out.
 //   BM_wake_latency_64B/iterations:1/manual_time
 //       as copy_latency with a 64-byte frame: mmpool's wake-up, to compare with the next.
+//   BM_event_wake_latency_64B/iterations:1/manual_time
+//       as wake_latency_64B, but the reader waits as an event loop does: poll() on its
+//       mmpool_event_handle descriptor, then mmpool_try_read until a frame comes.
 //   BM_futex_wake_latency/iterations:1/manual_time
 //       the floor, without mmpool: the waker stores t0 in a shared word, bumps a futex word
 //       on a MAP_SHARED page and calls FUTEX_WAKE (not private); stop when the sleeper's

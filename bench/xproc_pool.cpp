@@ -2,7 +2,10 @@
 // or back to back; a forked child reads, blocked in mmpool_read or
 // mmpool_read_acquire between frames. What each measures is in the table at
 // the top of mmpool_bench.cpp.
+#include <cerrno>
 #include <cstring>
+
+#include <poll.h>
 
 #include "support.hpp"
 
@@ -12,8 +15,29 @@ namespace {
 // copy: try_write in, mmpool_read out (two copies); loan: write loan in,
 // read loan out (no copy); loan_copy: write loan in, mmpool_read out (one
 // copy, a producer that draws into the slot and a consumer that keeps the
-// frame).
-enum class Path { copy, loan, loan_copy };
+// frame); event: as copy, but the reader waits in poll() on its event
+// handle and reads with mmpool_try_read, as an event loop does.
+enum class Path { copy, loan, loan_copy, event };
+
+// The event path's read: mmpool_try_read, and on MMPOOL_EAGAIN a poll() of
+// the handle's event descriptor, until a frame comes or kWaitMs pass.
+int event_read(mmpool *h, int fd, void *buf, std::size_t bytes, mmpool_frame *frame) {
+    const std::uint64_t deadline = mmpool_now_ns() + static_cast<std::uint64_t>(kWaitMs) * 1000000u;
+    for (;;) {
+        int rc = mmpool_try_read(h, buf, bytes, frame);
+        if (rc != MMPOOL_EAGAIN) {
+            return rc;
+        }
+        std::uint64_t now = mmpool_now_ns();
+        if (now >= deadline) {
+            return MMPOOL_ETIMEDOUT;
+        }
+        pollfd pf{fd, POLLIN, 0};
+        if (poll(&pf, 1, static_cast<int>((deadline - now) / 1000000u) + 1) < 0 && errno != EINTR) {
+            return MMPOOL_ESYS;
+        }
+    }
+}
 
 // ---- paced latency: one frame per 60 fps tick ----
 
@@ -30,6 +54,10 @@ std::string paced_reader(Child &c, Path path, const std::string &name, std::size
     if (rc != 0) {
         return pool_error("mmpool_open", rc);
     }
+    intptr_t event = -1;
+    if (path == Path::event && (rc = mmpool_event_handle(h.get(), &event)) != 0) {
+        return pool_error("mmpool_event_handle", rc);
+    }
     Memory buf; // the copy's destination; a loan needs none
     const bool copy_out = path != Path::loan;
     if (copy_out && !(buf = Memory::private_pages(bytes))) {
@@ -41,10 +69,13 @@ std::string paced_reader(Child &c, Path path, const std::string &name, std::size
         mmpool_frame frame{};
         std::uint64_t t0 = 0, t1 = 0;
         if (copy_out) {
-            rc = mmpool_read(h.get(), buf.data(), bytes, &frame, kWaitMs);
+            rc = path == Path::event
+                     ? event_read(h.get(), static_cast<int>(event), buf.data(), bytes, &frame)
+                     : mmpool_read(h.get(), buf.data(), bytes, &frame, kWaitMs);
             t1 = mmpool_now_ns();
             if (rc != 0) {
-                return pool_error("mmpool_read", rc);
+                return pool_error(path == Path::event ? "mmpool_try_read + poll" : "mmpool_read",
+                                  rc);
             }
             std::memcpy(&t0, buf.data(), sizeof t0);
         } else {
@@ -103,7 +134,7 @@ std::string send_loan(mmpool *w, std::size_t bytes) {
 std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t *dropped) {
     const unsigned frames = bench_frames(), total = kWarmFrames + frames;
     Pool pool;
-    int rc = pool.create(path == Path::copy ? "copy-latency" : "loan-latency", bytes, kSlots);
+    int rc = pool.create(path == Path::loan ? "loan-latency" : "copy-latency", bytes, kSlots);
     if (rc != 0) {
         return pool_error("mmpool_open (create)", rc);
     }
@@ -120,8 +151,8 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
     }
     if (err.empty()) {
         err = paced(total, child, [&](unsigned) {
-            return path == Path::copy ? send_copy(pool.writer(), src, bytes)
-                                      : send_loan(pool.writer(), bytes);
+            return path == Path::copy || path == Path::event ? send_copy(pool.writer(), src, bytes)
+                                                             : send_loan(pool.writer(), bytes);
         });
     }
     if (err.empty()) {
@@ -171,6 +202,11 @@ void BM_wake_latency_64B(benchmark::State &state) {
     run_paced_pool(state, Path::copy, 64);
 }
 BENCHMARK(BM_wake_latency_64B)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_event_wake_latency_64B(benchmark::State &state) {
+    run_paced_pool(state, Path::event, 64);
+}
+BENCHMARK(BM_event_wake_latency_64B)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // ---- sustained: the writer back to back, a LATEST reader copying out ----
 

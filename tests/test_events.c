@@ -31,14 +31,14 @@
 #include "support.h"
 
 enum {
-    GIVE_UP_MS = 5000,    /* a wait that should end: a lost wake-up fails */
-    QUIET_MS = 200,       /* a wait that should not end */
+    GIVE_UP_MS = 5000, /* a wait that should end: a lost wake-up fails */
+    QUIET_MS = 200,    /* a wait that should not end */
     STREAM_FRAMES = 10000,
-    STREAM_AHEAD = 32,    /* frames the stream writer may be ahead of acks */
-    STREAM_SLOTS = 64,    /* more than STREAM_AHEAD: nothing is overwritten */
-    SAMPLES = 5,          /* promptness: delays measured */
-    PROMPT_MS = 40,       /* bound on their median; unwoken, a poll looks
-                             again only after its 100 ms slice */
+    STREAM_AHEAD = 32, /* frames the stream writer may be ahead of acks */
+    STREAM_SLOTS = 64, /* more than STREAM_AHEAD: nothing is overwritten */
+    SAMPLES = 5,       /* promptness: delays measured */
+    PROMPT_MS = 40,    /* bound on their median; unwoken, a poll looks
+                          again only after its 100 ms slice */
     WAKE_AFTER_MS = 20
 };
 
@@ -168,10 +168,8 @@ static int role_stay(int argc, char **argv) {
     return 33;
 }
 
-static const mmpt_role roles[] = {{"write_later", role_write_later},
-                                  {"stream", role_stream},
-                                  {"stay", role_stay},
-                                  {NULL, NULL}};
+static const mmpt_role roles[] = {
+    {"write_later", role_write_later}, {"stream", role_stream}, {"stay", role_stay}, {NULL, NULL}};
 
 /* ---- readiness ---- */
 
@@ -433,8 +431,8 @@ static uint64_t median_end_delay_ns(fixture *fx, ender how, int want) {
 
 static void test_interrupt_ends_a_poll_at_once(void **state) {
     uint64_t median = median_end_delay_ns(*state, BY_INTERRUPT, MMPOOL_ECANCELED);
-    printf("events: interrupt under a poll: median %.2f ms (bound %d ms)\n",
-           (double)median / 1e6, PROMPT_MS);
+    printf("events: interrupt under a poll: median %.2f ms (bound %d ms)\n", (double)median / 1e6,
+           PROMPT_MS);
     assert_true(median < (uint64_t)PROMPT_MS * MS_NS);
 }
 
