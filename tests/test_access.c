@@ -27,6 +27,9 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #endif
 
@@ -332,6 +335,87 @@ static void test_pool_squatted_in_sticky_dir_is_refused(void **state) {
     xp_close_pool(st, p);
 }
 
+/* The abstract name of the event socket under test, "@mmpool-ev-KEY" as
+ * /proc/net/unix writes it; set before the fork. Only it is poked, so that
+ * tests running at the same time are not disturbed. */
+static char poke_target[128];
+
+/* As another user with no access to the pool: finds the event socket in
+ * /proc/net/unix (abstract names are listed there for everybody) and sends
+ * it one byte; MMPOOL_OK if it did, and if the pool stays closed to it. */
+static int poke_event_sockets(const char *path) {
+    mmpool *p = NULL;
+    if (mmpool_open(&p, path, NULL) != MMPOOL_EACCES) {
+        return MMPOOL_EINVAL;
+    }
+    FILE *f = fopen("/proc/net/unix", "r");
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    int sent = 0;
+    char line[512];
+    while (f != NULL && fd >= 0 && fgets(line, sizeof line, f) != NULL) {
+        char *name = strstr(line, "@mmpool-ev-");
+        if (name == NULL) {
+            continue;
+        }
+        name[strcspn(name, "\r\n")] = '\0';
+        if (strcmp(name, poke_target) != 0) {
+            continue;
+        }
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        size_t n = strlen(name + 1); /* '@' stands for the leading NUL */
+        memcpy(a.sun_path + 1, name + 1, n);
+        socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+        sent += sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&a, len) == 1;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return sent > 0 ? MMPOOL_OK : MMPOOL_ENOENT;
+}
+
+static bool fd_ready(int fd, int ms) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+    return poll(&pf, 1, ms) == 1;
+}
+
+static void test_other_user_can_only_wake_an_event_handle_spuriously(void **state) {
+    xp *st = *state;
+    if (!can_become_others()) {
+        skip();
+    }
+    mmpool_options o = create_opts(0600);
+    mmpool *p = xp_open_opts(st, st->path, &o);
+    intptr_t h;
+    char buf[64];
+    assert_int_equal(mmpool_event_handle(p, &h), MMPOOL_OK);
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
+    assert_false(fd_ready((int)h, 0));
+    struct sockaddr_un own;
+    socklen_t own_len = sizeof own;
+    assert_int_equal(getsockname((int)h, (struct sockaddr *)&own, &own_len), 0);
+    size_t n = own_len - offsetof(struct sockaddr_un, sun_path) - 1;
+    assert_true(own.sun_path[0] == '\0' && n + 2 <= sizeof poke_target);
+    poke_target[0] = '@';
+    memcpy(poke_target + 1, own.sun_path + 1, n);
+    poke_target[n + 1] = '\0';
+    /* What it can do: make the handle ready for nothing. */
+    ASSERT_RC(as_user(OTHER_UID, OTHER_GID, poke_event_sockets, st->path), MMPOOL_OK);
+    assert_true(fd_ready((int)h, 5000));
+    /* What it cannot: the read finds no frame, and the next one from the
+     * owner arrives as usual. */
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
+    assert_false(fd_ready((int)h, 200));
+    mmpool *w = xp_open_opts(st, st->path, &o);
+    assert_int_equal(mmpool_try_write(w, "real", 4), MMPOOL_OK);
+    assert_true(fd_ready((int)h, 5000));
+    mmpool_frame info;
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, &info), MMPOOL_OK);
+    assert_int_equal(info.seq, 1);
+    assert_memory_equal(buf, "real", 4);
+    xp_close_pool(st, w);
+    xp_close_pool(st, p);
+}
+
 static void test_owner_rule_in_other_directories(void **state) {
     xp *st = *state;
     if (!can_become_others()) {
@@ -597,6 +681,8 @@ int main(int argc, char **argv) {
                                         xp_teardown),
         cmocka_unit_test_setup_teardown(test_owner_rule_in_other_directories, xp_setup,
                                         xp_teardown),
+        cmocka_unit_test_setup_teardown(test_other_user_can_only_wake_an_event_handle_spuriously,
+                                        xp_setup, xp_teardown),
 #endif
         cmocka_unit_test_setup_teardown(test_stats_tell_owner_and_creator, xp_setup, xp_teardown),
         cmocka_unit_test_setup_teardown(test_pool_gone_from_its_path_is_stale, xp_setup,
