@@ -257,8 +257,11 @@ MMPOOL_API int mmpool_interrupt(mmpool *pool);
  * mode) that returns MMPOOL_EAGAIN or MMPOOL_ETIMEDOUT re-arms it. Read
  * until MMPOOL_EAGAIN, then go back to the loop. No wake-up is missed;
  * spurious readiness can happen (then a read returns MMPOOL_EAGAIN). An
- * unlink of the pool or mmpool_interrupt() on the handle also makes it
- * ready, so the next call reports MMPOOL_ESTALE or MMPOOL_ECANCELED.
+ * unlink of the pool makes it ready for good (reads return MMPOOL_ESTALE).
+ * mmpool_interrupt() on an armed handle makes it ready once: a read with a
+ * timeout then returns MMPOOL_ECANCELED, while a read without one neither
+ * sees nor uses the interrupt (MMPOOL_EAGAIN, and the handle is quiet
+ * again).
  *
  * Cost: writers pay nothing until some handle of the pool asks for an
  * event; then one system call per commit per armed handle. Linux: a
@@ -274,7 +277,8 @@ MMPOOL_API int mmpool_event_handle(mmpool *pool, intptr_t *out);
  * same handle may appear twice. timeout_ms as everywhere (0,
  * MMPOOL_WAIT_FOREVER, or ms). Returns 0 with *ready set; MMPOOL_EAGAIN
  * (timeout 0) or MMPOOL_ETIMEDOUT when none is ready; MMPOOL_ECANCELED after
- * mmpool_interrupt() on any of them (used up); MMPOOL_ESTALE if one was
+ * mmpool_interrupt() on any of them (used up; with timeout 0 the interrupt
+ * is neither seen nor used, as for every call); MMPOOL_ESTALE if one was
  * unlinked; MMPOOL_EINVAL for bad arguments (*ready untouched). Gives each
  * handle its event handle, as mmpool_event_handle() does. Like every call
  * on a handle, it must not overlap another call on one of these handles,

@@ -266,9 +266,9 @@ void mmp__notify_all(mmpool *p);
 /* Whether a read could find a frame this handle has not read (a frame
  * beyond last_seq, which the read repairs, counts). Changes nothing. */
 bool mmp__slot_unread(mmpool *p);
-/* Arms the handle's event, then signals it at once if a frame is unread,
- * an interrupt pending or the pool retired: the event is then signaled
- * exactly when a read may have something to return. */
+/* Arms the handle's event, then signals it at once if a frame is unread
+ * or the pool retired: the event is then signaled exactly when a read may
+ * have something to return. */
 void mmp__event_rearm(mmpool *p);
 
 /* A handle the caller may use: not NULL, and not inherited through fork()

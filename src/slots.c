@@ -217,8 +217,11 @@ bool mmp__slot_unread(mmpool *p) {
 
 void mmp__event_rearm(mmpool *p) {
     mmp__event_arm(p);
-    if (mmp__slot_unread(p) || atomic_load(&p->interrupt) != 0 ||
-        atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+    /* Not for a pending interrupt: a read that does not wait neither sees
+     * nor uses one, so an event loop reading until MMPOOL_EAGAIN would be
+     * woken again and again. The interrupt signaled the armed event once
+     * when it came; mmpool_poll looks for it itself. */
+    if (mmp__slot_unread(p) || atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
         mmp__event_signal_self(p->file);
     }
 }

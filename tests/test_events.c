@@ -242,6 +242,24 @@ static void test_event_handle_stays_ready_until_a_read_finds_nothing(void **stat
     mmpool_close(p);
 }
 
+static void test_interrupt_makes_an_armed_handle_ready_once(void **state) {
+    fixture *fx = *state;
+    mmpool *p = create(fx->path, 2, MMPOOL_READ_LATEST);
+    intptr_t h;
+    char buf[64];
+    assert_int_equal(mmpool_event_handle(p, &h), MMPOOL_OK);
+    assert_int_equal(mmpool_interrupt(p), MMPOOL_OK);
+    assert_true(ready_within(h, GIVE_UP_MS));
+    /* A try read neither sees nor uses the interrupt; the handle must not
+     * stay ready for it, or a loop reading until EAGAIN would spin. */
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
+    assert_false(ready_within(h, QUIET_MS));
+    /* The interrupt is still pending for the next call that may wait. */
+    assert_int_equal(mmpool_read(p, buf, sizeof buf, NULL, 10), MMPOOL_ECANCELED);
+    assert_int_equal(mmpool_read(p, buf, sizeof buf, NULL, 10), MMPOOL_ETIMEDOUT);
+    mmpool_close(p);
+}
+
 static void test_fifo_reader_driven_by_its_event_handle_sees_every_seq(void **state) {
     fixture *fx = *state;
     mmpool *p = create(fx->path, STREAM_SLOTS, MMPOOL_READ_FIFO);
@@ -508,6 +526,7 @@ int main(int argc, char **argv) {
         T(test_event_handle_becomes_ready_after_a_commit_in_another_process),
         T(test_event_handle_stays_quiet_without_a_commit),
         T(test_event_handle_stays_ready_until_a_read_finds_nothing),
+        T(test_interrupt_makes_an_armed_handle_ready_once),
         T(test_fifo_reader_driven_by_its_event_handle_sees_every_seq),
 #ifndef _WIN32
         T(test_event_handle_belongs_to_the_parent_after_fork),
