@@ -6,6 +6,10 @@ memory-mapped file (a ctypes binding of libmmpool).
         pool.write(b"hello")
         frame = pool.read(timeout=1.0)
 
+In an event loop, Pool.fileno() is the handle's event descriptor; asyncio
+has "await pool.read_async()" and "async for frame in pool.frames()", and
+mmpool.poll() waits on several pools without a loop.
+
 libmmpool is loaded at import from MMPOOL_LIBRARY, this package's directory
 (where pip puts the library it builds), or the system's library path;
 ImportError lists what was tried. Errors are mmpool.Error (with .code,
@@ -42,12 +46,12 @@ from ._lib import (
     ETOOMANY,
 )
 from ._loans import ReadLoan, WriteLoan
-from ._pool import Frame, Pool, Stats, now_ns, unlink, version
+from ._pool import Frame, Pool, Stats, now_ns, poll, unlink, version
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Pool", "Frame", "Stats", "ReadLoan", "WriteLoan", "now_ns", "unlink", "version",
+    "Pool", "Frame", "Stats", "ReadLoan", "WriteLoan", "now_ns", "poll", "unlink", "version",
     "Error", "NotFoundError", "ExistsError", "AccessError", "TimedOutError",
     "WouldBlockError", "ShapeError",
     "EINVAL", "ENOENT", "EEXIST", "EACCES", "EFORMAT", "EMISMATCH", "E2BIG", "ENOSPC",

@@ -42,6 +42,7 @@ READ_LATEST = 0
 READ_FIFO = 1
 WAIT_FOREVER = -1
 FORMAT_MAX = 63
+POLL_MAX = 64  # pools one mmpool_poll() takes: the bits of its *ready
 
 
 class Options(ctypes.Structure):
@@ -140,6 +141,9 @@ _PROTOTYPES = {
     "mmpool_flush": (_INT, [_P]),
     "mmpool_stat": (_INT, [_P, ctypes.POINTER(Stats)]),
     "mmpool_interrupt": (_INT, [_P]),
+    # intptr_t *out: a file descriptor on POSIX, a HANDLE on Windows.
+    "mmpool_event_handle": (_INT, [_P, ctypes.POINTER(ctypes.c_ssize_t)]),
+    "mmpool_poll": (_INT, [ctypes.POINTER(_P), _SIZE, _INT, ctypes.POINTER(ctypes.c_uint64)]),
     "mmpool_write": (_INT, [_P, ctypes.c_void_p, _SIZE, _INT]),
     "mmpool_try_write": (_INT, [_P, ctypes.c_void_p, _SIZE]),
     "mmpool_read": (_INT, [_P, ctypes.c_void_p, _SIZE, ctypes.POINTER(FrameInfo), _INT]),

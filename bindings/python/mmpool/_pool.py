@@ -1,12 +1,15 @@
 """The Pool class: one mmpool handle."""
 
+import contextlib
 import ctypes
+import io
 import math
 import os
 import threading
 from typing import NamedTuple
 
 from . import _errors
+from . import _events
 from . import _lib
 from . import _loans
 from ._buffer import borrowed
@@ -106,6 +109,8 @@ class Pool:
     Timeouts are seconds: None waits forever, 0 does not wait. Calls on one
     Pool are serialized by a lock, so threads may share it; interrupt()
     does not take the lock and makes a blocked call raise MMPOOL_ECANCELED.
+    The awaited reads (read_async and the like) take the lock only to read,
+    never while they wait.
     """
 
     _ms = staticmethod(_timeout_ms)
@@ -117,6 +122,7 @@ class Pool:
         self._h = None
         self._loans = set()
         self._lock = threading.RLock()
+        self._waiter = None  # the read_async() waiting for the event, if any
         self.path = os.fsdecode(path) if isinstance(path, bytes) else os.fspath(path)
         opts = _lib.Options()
         opts.slot_capacity = _check_uint("slot_capacity", slot_capacity, 64)
@@ -182,6 +188,10 @@ class Pool:
             if self._h is None:
                 return
             _loans.end_all(self._loans)
+            if self._waiter is not None:
+                # It holds the C handle until it has left the loop; woken,
+                # it finds the Pool closed.
+                self._waiter.wake_threadsafe()
             # The C handle closes now, unless an object exporting slot
             # memory still holds it; then when that object goes.
             self._h = None
@@ -280,19 +290,22 @@ class Pool:
         from the slot. A frame of another size raises ShapeError: a larger
         one stays unread (the next read returns it), a smaller one counts
         as read."""
-        np = _numpy()
-        out = np.empty(shape, dtype)
+        out = _numpy().empty(shape, dtype)
         ms = _timeout_ms(timeout)
-        info = _lib.FrameInfo()
         with self._lock:
-            h = self._live_handle()
-            rc = _L.mmpool_read(h.ptr, out.ctypes.data, out.nbytes, ctypes.byref(info), ms)
+            rc, out = self._read_array(out, ms)
+        _errors.check(rc)
+        return out
+
+    def _read_array(self, out, ms):
+        info = _lib.FrameInfo()
+        h = self._live_handle()
+        rc = _L.mmpool_read(h.ptr, out.ctypes.data, out.nbytes, ctypes.byref(info), ms)
         # MMPOOL_ENOSPC from a read only means the buffer is too small.
         if rc == _lib.ENOSPC or (rc == 0 and info.len != out.nbytes):
             raise _errors.ShapeError(info.seq, info.len, out.dtype, out.shape, out.nbytes,
                                      unread=rc == _lib.ENOSPC)
-        _errors.check(rc)
-        return out
+        return rc, out
 
     def write_array_loan(self, dtype, shape, timeout=None):
         """A write loan that yields a writable ndarray of dtype and shape on
@@ -308,6 +321,45 @@ class Pool:
         (the frame counts as read)."""
         _numpy()
         return _loans.ReadLoan(self, timeout, array=(dtype, shape))
+
+    # ---- event loops ----
+
+    def fileno(self):
+        """The handle's event descriptor, for select, poll, epoll or asyncio's
+        add_reader: readable (POLLIN) while this handle has a frame it has
+        not read; a read that finds none re-arms it. Readiness may be
+        spurious (the read then finds nothing); unlink() and interrupt()
+        make it ready too. Owned by the Pool: never read from it or close
+        it, and remove it from the loop before close(). Windows has no
+        descriptor (the event is a HANDLE): io.UnsupportedOperation."""
+        if os.name == "nt":
+            raise io.UnsupportedOperation(
+                "mmpool: no file descriptor on Windows (the event is a HANDLE); "
+                "use read_async(), frames() or mmpool.poll()")
+        return _events.event_handle(self)
+
+    async def read_async(self, timeout=None):
+        """read() for asyncio: waits on the event without blocking the loop
+        and returns the next Frame. Timeouts as for read() (TimedOutError,
+        WouldBlockError for 0). Cancelled, it leaves nothing behind: no
+        frame is taken, nothing stays registered on the loop. One at a time
+        per Pool (RuntimeError). interrupt() makes a waiting one raise
+        MMPOOL_ECANCELED, unlink() MMPOOL_ESTALE; a pending interrupt()
+        cancels the next one that has to wait (a frame already there is
+        returned first)."""
+        return await _events.read(self, self._read, timeout)
+
+    async def read_array_async(self, dtype, shape, timeout=None):
+        """read_array() for asyncio, waiting as read_async() does."""
+        out = _numpy().empty(shape, dtype)
+        return await _events.read(self, lambda ms: self._read_array(out, ms), timeout)
+
+    async def frames(self, timeout=None):
+        """`async for frame in pool.frames():` each frame as read_async()
+        returns it (timeout: per frame). Ends only by an exception:
+        MMPOOL_ESTALE once the pool is unlinked, and so on."""
+        while True:
+            yield await self.read_async(timeout)
 
     # ---- other calls ----
 
@@ -375,6 +427,35 @@ def _numpy():
     if _loans._np is None:
         raise ImportError("mmpool: this call needs NumPy, which cannot be imported")
     return _loans._np
+
+
+def poll(pools, timeout=None):
+    """Waits until at least one of pools (1 to 64 Pool objects; one may be
+    listed twice) has a frame it has not read; returns those that have, in
+    the order given, or [] when the timeout passes (as select() does; 0
+    does not wait). Raises MMPOOL_ECANCELED after interrupt() on any of
+    them, MMPOOL_ESTALE when one was unlinked. Holds the lock of each while
+    it waits, like a blocking read."""
+    pools = list(pools)
+    if not 1 <= len(pools) <= _lib.POLL_MAX:
+        raise ValueError("mmpool: poll takes 1 to %d pools, not %d" % (_lib.POLL_MAX, len(pools)))
+    for p in pools:
+        if not isinstance(p, Pool):
+            raise TypeError("mmpool: poll takes Pool objects, not %s" % type(p).__name__)
+    ms = _timeout_ms(timeout)
+    ready = ctypes.c_uint64()
+    with contextlib.ExitStack() as locks:
+        # One order for every caller, so that two polls on shared pools
+        # cannot deadlock; each lock once.
+        for p in sorted({id(p): p for p in pools}.values(), key=id):
+            locks.enter_context(p._lock)
+        handles = [p._live_handle() for p in pools]
+        ptrs = (ctypes.c_void_p * len(pools))(*[h.ptr for h in handles])
+        rc = _L.mmpool_poll(ptrs, len(pools), ms, ctypes.byref(ready))
+    if rc in (_lib.EAGAIN, _lib.ETIMEDOUT):
+        return []
+    _errors.check(rc, "poll")
+    return [p for i, p in enumerate(pools) if ready.value >> i & 1]
 
 
 def unlink(path):

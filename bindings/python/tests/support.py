@@ -47,14 +47,28 @@ class PoolTest(unittest.TestCase):
         return pool
 
 
-def run_child(code, *args, preexec_fn=None):
-    """Runs Python code in a child process of this interpreter (NumPy hidden
-    there too when it is here); returns (exit status, stdout, stderr)."""
+def start_child(code, *args, preexec_fn=None):
+    """Starts Python code in a child process of this interpreter (NumPy
+    hidden there too when it is here), stdout and stderr piped; the caller
+    reaps it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (BINDING_DIR, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", "import tests\n" + code] + list(args),
-        cwd=BINDING_DIR, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+        cwd=BINDING_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=preexec_fn,
     )
-    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_child(code, *args, preexec_fn=None):
+    """Runs code as start_child() does and waits for it (CHILD_TIMEOUT, then
+    it is killed and subprocess.TimeoutExpired raised); returns (exit
+    status, stdout, stderr)."""
+    with start_child(code, *args, preexec_fn=preexec_fn) as proc:
+        try:
+            out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return proc.returncode, out, err
