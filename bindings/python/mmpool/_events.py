@@ -20,8 +20,8 @@ _L = _lib.lib
 
 # The read made once the event is ready waits up to 1 ms rather than not at
 # all: a pending interrupt() is reported (and used up) only by a call that
-# may wait, and the event stays ready while one is pending, so reads that
-# do not wait would spin. A frame or an interrupt returns at once; the
+# may wait, and it makes the event ready only once, so a read that did not
+# wait would lose it. A frame or an interrupt returns at once; the
 # millisecond is spent only on a spurious readiness.
 READY_MS = 1
 # Windows: one wait on the event HANDLE, in a thread of the loop's executor.
