@@ -15,7 +15,7 @@
 #   3  state.c                         slot state words, one step each
 #   2  commit.c                        the commit lock word and last_seq
 #   1  wake.c header.c rules.c         waiting and waking; the header; open's rules
-#   0  posix/*.c win32/*.c             the platform contract (checked only
+#   0  posix/*.c win32/*.c arch/*.c    the platform contract (checked only
 #                                      for never calling up into the core)
 set -eu
 NM=${NM:-nm}
@@ -28,7 +28,7 @@ for obj in "$@"; do
   "$NM" -P -g "$obj" | awk -v src="$src" '{ print src, $1, $2 }'
 done | awk '
 function level(f) {
-  if (f ~ /^(posix|win32)\//) return 0
+  if (f ~ /^(posix|win32|arch)\//) return 0
   if (f == "wake.c" || f == "header.c" || f == "rules.c") return 1
   if (f == "commit.c") return 2
   if (f == "state.c") return 3

@@ -151,7 +151,7 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
         return rc;
     }
     if (len != 0) {
-        memcpy(mmp__slot_data(pool, slot), data, len);
+        mmp__copy_to_slot(mmp__slot_data(pool, slot), data, len);
     }
     return publish(pool, slot, len, &b);
 }

@@ -198,6 +198,17 @@ void mmp__event_clear(mmp__file *f);
  * wait. Does not unsignal anything. */
 int mmp__event_wait(mmp__file *const files[], size_t count, int timeout_ms);
 
+/*
+ * Copies len bytes of a frame from src into a slot at dst (the regions do
+ * not overlap). The writer never reads the frame back, so where the CPU
+ * allows, a large frame goes to memory with streaming stores that bypass
+ * the cache (src/arch/copy_x86_64.c); elsewhere, and below a measured size,
+ * memcpy. Every store is ordered before the caller's next store, so the
+ * release that publishes the frame covers them. $MMPOOL_COPY=memcpy turns
+ * streaming off.
+ */
+void mmp__copy_to_slot(void *dst, const void *src, size_t len);
+
 /* Monotonic clock in ns, system-wide (comparable across processes). */
 uint64_t mmp__monotonic_ns(void);
 /* Wall clock in ns since the Unix epoch (display only). */

@@ -132,6 +132,10 @@ FILE *mmpt_fopen(const char *path, const char *mode) {
     return fopen(path, mode);
 }
 
+int mmpt_setenv(const char *name, const char *value) {
+    return value != NULL ? setenv(name, value, 1) : unsetenv(name);
+}
+
 void mmpt_sleep_ms(int ms) {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -322,5 +326,12 @@ FILE *mmpt_fopen(const char *path, const char *mode) {
 
 void mmpt_sleep_ms(int ms) {
     Sleep((DWORD)ms);
+}
+
+int mmpt_setenv(const char *name, const char *value) {
+    /* Both: the C runtime's copy (getenv) and the process's block, which
+     * CreateProcess hands to children. */
+    int rc = _putenv_s(name, value != NULL ? value : "");
+    return rc == 0 && SetEnvironmentVariableA(name, value) ? 0 : -1;
 }
 #endif

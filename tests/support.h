@@ -71,4 +71,9 @@ FILE *mmpt_fopen(const char *path, const char *mode);
 /* Sleeps ms milliseconds. */
 void mmpt_sleep_ms(int ms);
 
+/* Sets the environment variable name to value, or removes it if value is
+ * NULL, for this process and the children it starts from now on. 0 on
+ * success. */
+int mmpt_setenv(const char *name, const char *value);
+
 #endif
