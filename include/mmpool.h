@@ -164,7 +164,15 @@ typedef struct mmpool_options {
     const char *format;     /**< optional payload description stored at create,
                                at most MMPOOL_FORMAT_MAX bytes, such as "bgr8 1920x1080";
                                ignored when the pool exists */
-    uint64_t reserved[4];   /**< must be zero (MMPOOL_EINVAL otherwise) */
+    uint64_t spin_ns;       /**< for this handle: how long a blocked call (a read waiting for a
+                                 frame, a write waiting for a slot or the commit lock) watches
+                                 the pool's shared state, with the CPU's pause instruction,
+                                 before it sleeps in the kernel; it tries again the moment that
+                                 state changes. Never longer than spin_ns per wait; timeouts,
+                                 mmpool_interrupt() and an unlink end it as they end a sleep.
+                                 0 (default): sleep at once. Burns a CPU while it spins: for a
+                                 reader on a core of its own (docs/guide.md, "Spinning") */
+    uint64_t reserved[3];   /**< must be zero (MMPOOL_EINVAL otherwise) */
 } mmpool_options;
 
 /** What a read tells about the frame it took. */

@@ -45,6 +45,7 @@ struct mmpool {
     _Atomic int interrupt; /* set by mmpool_interrupt() */
     uint32_t wakes;        /* wake-ups issued, to pace liveness checks */
     bool event_on;         /* mmpool_event_handle gave this handle its event */
+    uint64_t spin_ns;      /* mmpool_options.spin_ns: watch before sleeping */
     char format[MMPOOL_FORMAT_MAX + 1];
 };
 
@@ -266,6 +267,11 @@ void mmp__notify_all(mmpool *p);
 /* Whether a read could find a frame this handle has not read (a frame
  * beyond last_seq, which the read repairs, counts). Changes nothing. */
 bool mmp__slot_unread(mmpool *p);
+/* A value that changes whenever a blocked call on channel c may have
+ * something new to find: last_seq for frames; for slots, a fold of every
+ * slot's state word and the commit lock. Loads only: a spinning call
+ * watches it between tries. */
+uint64_t mmp__spin_look(mmpool *p, mmp__channel c);
 /* Arms the handle's event, then signals it at once if a frame is unread
  * or the pool retired: the event is then signaled exactly when a read may
  * have something to return. */

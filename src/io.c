@@ -42,9 +42,52 @@ static int sleep_once(mmpool *p, const budget *b, mmp__channel c, uint32_t seen)
     return rc;
 }
 
+/* Pause instructions between two looks at the clock while spinning. */
+#define MMP__SPIN_LOOKS 64u
+
 /*
- * Calls attempt until it returns something other than again, sleeping on
- * channel c between tries, within the call's budget.
+ * Before the first sleep of a call on a handle with spin_ns: watches the
+ * channel's shared state (mmp__spin_look) for up to spin_ns, never past
+ * the deadline, and tries again the moment it changes. Stops at once for an
+ * interrupt or a retired pool; checks the clock, and the path (at most once
+ * a second), every MMP__SPIN_LOOKS pauses. Returns again if nothing came.
+ */
+static int spin(mmpool *p, const budget *b, int again, mmp__attempt attempt, void *ctx,
+                mmp__channel c) {
+    uint64_t until = mmp__monotonic_ns() + p->spin_ns;
+    if (b->deadline != 0 && until > b->deadline) {
+        until = b->deadline;
+    }
+    uint64_t seen = mmp__spin_look(p, c);
+    for (;;) {
+        uint64_t now = seen;
+        for (unsigned i = 0; i < MMP__SPIN_LOOKS && now == seen; i++) {
+            mmp__cpu_pause();
+            now = mmp__spin_look(p, c);
+        }
+        if (now != seen) {
+            seen = now;
+            int rc = attempt(p, ctx);
+            if (rc != again) {
+                return rc;
+            }
+        }
+        if (atomic_load_explicit(&p->interrupt, memory_order_relaxed) != 0) {
+            return atomic_exchange(&p->interrupt, 0) != 0 ? MMPOOL_ECANCELED : again;
+        }
+        if (mmp__stale(p, false) != 0) {
+            return MMPOOL_ESTALE;
+        }
+        if (mmp__monotonic_ns() >= until) {
+            return again;
+        }
+    }
+}
+
+/*
+ * Calls attempt until it returns something other than again, spinning
+ * first if the handle asks for it, then sleeping on channel c between
+ * tries, within the call's budget.
  */
 static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void *ctx,
                      mmp__channel c) {
@@ -54,6 +97,12 @@ static int wait_loop(mmpool *p, budget *b, int again, mmp__attempt attempt, void
     }
     if (b->deadline == 0 && b->timeout_ms != MMPOOL_WAIT_FOREVER) {
         b->deadline = mmp__monotonic_ns() + (uint64_t)b->timeout_ms * 1000000u;
+    }
+    if (p->spin_ns != 0) {
+        rc = spin(p, b, again, attempt, ctx, c);
+        if (rc != again) {
+            return rc;
+        }
     }
     mmp__wait_register(p, c);
     for (;;) {

@@ -309,6 +309,9 @@ int mmpool_open(mmpool **out, const char *path, const mmpool_options *opts) {
     /* Other processes may keep creating and removing the path under us. */
     for (int race = 0; rc == 0 && race < MMP__OPEN_RACES; race++) {
         if (open_once(out, full, o, &rc) == OPEN_DONE) {
+            if (rc == 0) {
+                (*out)->spin_ns = o->spin_ns;
+            }
             return rc;
         }
     }

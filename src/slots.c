@@ -209,6 +209,20 @@ void mmp__notify_all(mmpool *p) {
     reclaim_mask(p, mmp__wake_waiters(p));
 }
 
+uint64_t mmp__spin_look(mmpool *p, mmp__channel c) {
+    /* acquire: a change seen here is followed by a try that must see what
+     * the changer published. */
+    if (c == MMP__FRAMES) {
+        return atomic_load_explicit(&p->hdr->last_seq, memory_order_acquire);
+    }
+    uint64_t fold = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_acquire);
+        fold = ((fold << 7) | (fold >> 57)) ^ state;
+    }
+    return fold;
+}
+
 bool mmp__slot_unread(mmpool *p) {
     uint64_t seq;
     bool beyond_last = false;

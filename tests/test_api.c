@@ -173,7 +173,7 @@ static void test_open_rejects_bad_arguments(void **state) {
     assert_int_equal(mmpool_open(&p, "", NULL), MMPOOL_EINVAL);
 
     mmpool_options o = create_opts(64, 1);
-    o.reserved[3] = 1;
+    o.reserved[2] = 1;
     assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_EINVAL);
     o = create_opts(64, 1);
     o.flags |= 1u << 7;
