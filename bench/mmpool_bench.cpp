@@ -68,6 +68,17 @@
 //       in loan_latency); stop when mmpool_read has returned with the frame copied out.
 //   BM_wake_latency_64B/iterations:1/manual_time
 //       as copy_latency with a 64-byte frame: mmpool's wake-up, to compare with the next.
+//   BM_spin_wake_latency_64B/iterations:1/manual_time
+//       as wake_latency_64B, with the reader opened with spin_ns = 50 ms (it spins through
+//       the 16.7 ms between frames) and pinned to CPU 1, the writer to CPU 0 (spinning on
+//       the writer's CPU would only take turns with it). Needs CPUs 0 and 1.
+//   BM_spin_loan_latency/iterations:1/manual_time
+//       as xproc_loan_latency with that spinning, pinned reader: a Full-HD loan handed over
+//       without touching the payload beyond t0.
+//   BM_shm_spin_ping/iterations:1/manual_time
+//       the floor of a spinning reader, without mmpool: the writer stores t0 and bumps a
+//       word on a MAP_SHARED page; the child, pinned as above, spins on the word with the
+//       pause instruction: one cache line moving between two cores.
 //   BM_event_wake_latency_64B/iterations:1/manual_time
 //       as wake_latency_64B, but the reader waits as an event loop does: poll() on its
 //       mmpool_event_handle descriptor, then mmpool_try_read until a frame comes.

@@ -240,13 +240,49 @@ int Pool::open(mmpool **out, std::uint32_t read_mode) {
     return rc;
 }
 
-int open_handle(Handle *out, const std::string &name, std::uint32_t read_mode) {
+int open_handle(Handle *out, const std::string &name, std::uint32_t read_mode,
+                std::uint64_t spin_ns) {
     mmpool_options opts{};
     opts.read_mode = read_mode;
+    opts.spin_ns = spin_ns;
     mmpool *h = nullptr;
     int rc = mmpool_open(&h, name.c_str(), &opts);
     out->reset(h);
     return rc;
+}
+
+// ---- CPU placement of the spinning cases ----
+
+static_assert(sizeof(cpu_set_t) <= 128, "SpinPlacement keeps a cpu_set_t");
+
+SpinPlacement::SpinPlacement() {
+    cpu_set_t old;
+    CPU_ZERO(&old);
+    if (sched_getaffinity(0, sizeof old, &old) != 0 || CPU_COUNT(&old) < 2 || !CPU_ISSET(0, &old) ||
+        !CPU_ISSET(1, &old)) {
+        return;
+    }
+    std::memcpy(old_, &old, sizeof old);
+    saved_ = true;
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    ok_ = sched_setaffinity(0, sizeof zero, &zero) == 0;
+}
+
+SpinPlacement::~SpinPlacement() {
+    if (saved_) {
+        cpu_set_t old;
+        std::memcpy(&old, old_, sizeof old);
+        sched_setaffinity(0, sizeof old, &old);
+    }
+}
+
+std::string SpinPlacement::pin_child() {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(1, &one);
+    return sched_setaffinity(0, sizeof one, &one) == 0 ? "" : "sched_setaffinity(CPU 1) failed";
 }
 
 // ---- child processes ----

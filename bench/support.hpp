@@ -114,7 +114,30 @@ struct HandleCloser {
 };
 using Handle = std::unique_ptr<mmpool, HandleCloser>;
 // Opens the existing pool `name` with read_mode. 0 or MMPOOL_E*.
-int open_handle(Handle *out, const std::string &name, std::uint32_t read_mode);
+int open_handle(Handle *out, const std::string &name, std::uint32_t read_mode,
+                std::uint64_t spin_ns = 0);
+
+// For the spinning cases: while it lives, this process runs on CPU 0 only,
+// and child_cpu() is another CPU for the child to pin itself to (a spinner
+// sharing the writer's CPU would only take turns with it). Restores the
+// process's CPUs when destroyed. ok() is false with fewer than 2 CPUs.
+class SpinPlacement {
+  public:
+    SpinPlacement();
+    SpinPlacement(const SpinPlacement &) = delete;
+    SpinPlacement &operator=(const SpinPlacement &) = delete;
+    ~SpinPlacement();
+    bool ok() const {
+        return ok_;
+    }
+    // Child: pins the calling process to the child's CPU; "" or why not.
+    static std::string pin_child();
+
+  private:
+    bool ok_ = false;
+    bool saved_ = false;
+    unsigned char old_[128] = {}; // a cpu_set_t, kept opaque here
+};
 
 // ---- child processes ----
 

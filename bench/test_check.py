@@ -32,7 +32,7 @@ def row(name, run_type="aggregate", **fields):
 
 
 def good_run():
-    """A run in which all eight targets pass, with some margin each."""
+    """A run in which all ten targets pass, with some margin each."""
     inproc = {"BM_memcpy_in": 1e6, "BM_try_write": 0.7e6, "BM_memcpy_out": 1e6,
               "BM_try_read": 1.05e6, "BM_loan_write": 500.0, "BM_loan_read": 500.0}
     rows = []
@@ -47,7 +47,9 @@ def good_run():
                "BM_memcpy_paced_in": (1000.0, 1200.0), "BM_memcpy_paced_out": (1000.0, 1200.0),
                "BM_unix_socket": (6000.0, 8000.0), "BM_pipe": (6000.0, 8000.0),
                "BM_xproc_loan_copy_latency": (1100.0, 1500.0),
-               "BM_wake_latency_64B": (20.0, 40.0), "BM_event_wake_latency_64B": (24.0, 50.0)}
+               "BM_wake_latency_64B": (20.0, 40.0), "BM_event_wake_latency_64B": (24.0, 50.0),
+               "BM_spin_wake_latency_64B": (1.5, 5.0), "BM_shm_spin_ping": (0.6, 2.0),
+               "BM_spin_loan_latency": (2.0, 6.0)}
     for case, (p50, p99) in latency.items():
         rows.append(row(case + "/iterations:1/repeats:5/real_time", p50_us=p50, p99_us=p99,
                         same_cpu=0.0))
@@ -114,8 +116,8 @@ class Judging(unittest.TestCase):
     def assert_fails(self, doc, failing, reason):
         rc, out, lines = self.judged(doc)
         self.assertEqual(rc, 1, out)
-        self.assertIn("%d of 8 targets pass" % (8 - len(failing)), out)
-        for tid in ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8"):
+        self.assertIn("%d of 10 targets pass" % (10 - len(failing)), out)
+        for tid in ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10"):
             self.assertIn(tid, lines, out)
             text = "\n".join(lines[tid])
             if tid in failing:
@@ -127,11 +129,17 @@ class Judging(unittest.TestCase):
     def test_crafted_good_run_passes(self):
         rc, out, lines = self.judged(good_run())
         self.assertEqual(rc, 0, out)
-        self.assertIn("8 of 8 targets pass", out)
+        self.assertIn("10 of 10 targets pass", out)
         p = self.run_tool(REPORT, good_run())
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("| T7: ", p.stdout)
         self.assertIn("| T8: ", p.stdout)
+
+    def test_spin_targets_judge_absolute_and_relative_limits(self):
+        doc = good_run()
+        rows_of(doc, "BM_spin_wake_latency_64B/")[0]["p50_us"] = 1.9  # < 2 us, > 3 x 0.6
+        rows_of(doc, "BM_spin_loan_latency/")[0]["p50_us"] = 3.5
+        self.assert_fails(doc, {"T9", "T10"}, "x")
 
     def test_slow_event_path_fails_its_target(self):
         doc = good_run()
@@ -183,7 +191,7 @@ class Judging(unittest.TestCase):
         rows_of(doc, "BM_loan_write/bytes:64/")[0]["real_time"] = float("nan")
         rc, out, _ = self.judged(doc)
         self.assertEqual(rc, 1, out)
-        self.assertIn("6 of 8 targets pass; failing: T1, T2", out)
+        self.assertIn("8 of 10 targets pass; failing: T1, T2", out)
 
     def test_report_refuses_tables_from_unusable_results(self):
         doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)

@@ -4,6 +4,7 @@
 // the top of mmpool_bench.cpp.
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <poll.h>
 
@@ -17,7 +18,15 @@ namespace {
 // copy, a producer that draws into the slot and a consumer that keeps the
 // frame); event: as copy, but the reader waits in poll() on its event
 // handle and reads with mmpool_try_read, as an event loop does.
-enum class Path { copy, loan, loan_copy, event };
+enum class Path { copy, loan, loan_copy, event, spin_copy, spin_loan };
+
+// The spinning reader's spin_ns: longer than the 16.7 ms between two
+// frames, so it is spinning, not asleep, when the next one comes.
+constexpr std::uint64_t kSpinNs = 50000000;
+
+bool spins(Path path) {
+    return path == Path::spin_copy || path == Path::spin_loan;
+}
 
 // The event path's read: mmpool_try_read, and on MMPOOL_EAGAIN a poll() of
 // the handle's event descriptor, until a frame comes or kWaitMs pass.
@@ -49,8 +58,14 @@ int event_read(mmpool *h, int fd, void *buf, std::size_t bytes, mmpool_frame *fr
 // record straight, and the skipped frame counts as missed.
 std::string paced_reader(Child &c, Path path, const std::string &name, std::size_t bytes,
                          unsigned total) {
+    if (spins(path)) {
+        std::string e = SpinPlacement::pin_child();
+        if (!e.empty()) {
+            return e;
+        }
+    }
     Handle h;
-    int rc = open_handle(&h, name, MMPOOL_READ_LATEST);
+    int rc = open_handle(&h, name, MMPOOL_READ_LATEST, spins(path) ? kSpinNs : 0);
     if (rc != 0) {
         return pool_error("mmpool_open", rc);
     }
@@ -59,7 +74,7 @@ std::string paced_reader(Child &c, Path path, const std::string &name, std::size
         return pool_error("mmpool_event_handle", rc);
     }
     Memory buf; // the copy's destination; a loan needs none
-    const bool copy_out = path != Path::loan;
+    const bool copy_out = path != Path::loan && path != Path::spin_loan;
     if (copy_out && !(buf = Memory::private_pages(bytes))) {
         return "mmap of the frame buffer failed";
     }
@@ -134,7 +149,8 @@ std::string send_loan(mmpool *w, std::size_t bytes) {
 std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t *dropped) {
     const unsigned frames = bench_frames(), total = kWarmFrames + frames;
     Pool pool;
-    int rc = pool.create(path == Path::loan ? "loan-latency" : "copy-latency", bytes, kSlots);
+    const bool loan = path == Path::loan || path == Path::spin_loan;
+    int rc = pool.create(loan ? "loan-latency" : "copy-latency", bytes, kSlots);
     if (rc != 0) {
         return pool_error("mmpool_open (create)", rc);
     }
@@ -151,8 +167,9 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
     }
     if (err.empty()) {
         err = paced(total, child, [&](unsigned) {
-            return path == Path::copy || path == Path::event ? send_copy(pool.writer(), src, bytes)
-                                                             : send_loan(pool.writer(), bytes);
+            return path == Path::copy || path == Path::event || path == Path::spin_copy
+                       ? send_copy(pool.writer(), src, bytes)
+                       : send_loan(pool.writer(), bytes);
         });
     }
     if (err.empty()) {
@@ -167,6 +184,11 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
 
 void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes) {
     for (auto _ : state) {
+        std::optional<SpinPlacement> placement; // the spinning cases only
+        if (spins(path) && !placement.emplace().ok()) {
+            state.SkipWithError("needs CPUs 0 and 1");
+            break;
+        }
         Samples lat;
         std::uint64_t dropped = 0;
         std::string err = paced_pool(path, bytes, &lat, &dropped);
@@ -202,6 +224,16 @@ void BM_wake_latency_64B(benchmark::State &state) {
     run_paced_pool(state, Path::copy, 64);
 }
 BENCHMARK(BM_wake_latency_64B)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_spin_wake_latency_64B(benchmark::State &state) {
+    run_paced_pool(state, Path::spin_copy, 64);
+}
+BENCHMARK(BM_spin_wake_latency_64B)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_spin_loan_latency(benchmark::State &state) {
+    run_paced_pool(state, Path::spin_loan, kFullHdBytes);
+}
+BENCHMARK(BM_spin_loan_latency)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void BM_event_wake_latency_64B(benchmark::State &state) {
     run_paced_pool(state, Path::event, 64);

@@ -83,6 +83,66 @@ void BM_futex_wake_latency(benchmark::State &state) {
 }
 BENCHMARK(BM_futex_wake_latency)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// The floor of a spinning reader: the writer stores t0 and bumps word_a
+// (release); the child, pinned to another CPU than the writer's, spins on
+// word_a with the pause instruction and reads the clock when it changes.
+// What it measures is one cache line moving between two cores.
+void BM_shm_spin_ping(benchmark::State &state) {
+    for (auto _ : state) {
+        SpinPlacement placement;
+        if (!placement.ok()) {
+            state.SkipWithError("needs CPUs 0 and 1");
+            break;
+        }
+        const unsigned frames = bench_frames(), total = kWarmFrames + frames;
+        Child child(frames);
+        std::string err = child.start([&](Child &c) -> std::string {
+            std::string e = SpinPlacement::pin_child();
+            if (!e.empty()) {
+                return e;
+            }
+            SharedHeader &sh = c.shared();
+            c.ready();
+            const std::uint64_t deadline =
+                now_ns() + static_cast<std::uint64_t>(kWaitMs) * 1000000u * 4;
+            for (std::uint32_t seen = 0; seen < total;) {
+                std::uint32_t now_seen;
+                unsigned looks = 0;
+                while ((now_seen = __atomic_load_n(&sh.word_a, __ATOMIC_ACQUIRE)) == seen) {
+                    __builtin_ia32_pause();
+                    if (++looks % 4096 == 0 && now_ns() >= deadline) {
+                        return "spin: no change of the word";
+                    }
+                }
+                std::uint64_t t1 = mmpool_now_ns();
+                seen = now_seen;
+                c.record(seen - 1, t1 - __atomic_load_n(&sh.t0, __ATOMIC_RELAXED));
+            }
+            return "";
+        });
+        if (err.empty()) {
+            err = child.wait_ready();
+        }
+        if (err.empty()) {
+            SharedHeader &sh = child.shared();
+            err = paced(total, child, [&](unsigned i) {
+                __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
+                __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
+                return std::string();
+            });
+        }
+        if (err.empty()) {
+            err = child.finish(kWaitMs);
+        }
+        if (!err.empty()) {
+            state.SkipWithError(err.c_str());
+            break;
+        }
+        report_latency(state, child.samples());
+    }
+}
+BENCHMARK(BM_shm_spin_ping)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
 // Ping-pong with no pacing: we bump word_a and wake, the child waits for it
 // and answers on word_b; half of each round trip is one sample. Both sides
 // sleep in FUTEX_WAIT, nobody spins. 20 rounds per configured frame, after

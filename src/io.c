@@ -194,7 +194,7 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
         return MMPOOL_E2BIG;
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
-    int64_t slot;
+    int64_t slot = -1; /* set by a successful wait_for_slot */
     int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
@@ -217,7 +217,7 @@ int mmpool_write_acquire(mmpool *pool, void **data, size_t *cap, int timeout_ms)
         return MMPOOL_EINVAL; /* one write loan per handle */
     }
     budget b = {.timeout_ms = timeout_ms, .deadline = 0};
-    int64_t slot;
+    int64_t slot = -1; /* set by a successful wait_for_slot */
     int rc = wait_for_slot(pool, &b, &slot);
     if (rc != 0) {
         return rc;
