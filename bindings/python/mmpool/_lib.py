@@ -53,7 +53,8 @@ class Options(ctypes.Structure):
         ("mode", ctypes.c_uint32),
         ("read_mode", ctypes.c_uint32),
         ("format", ctypes.c_char_p),
-        ("reserved", ctypes.c_uint64 * 4),
+        ("spin_ns", ctypes.c_uint64),  # watch before sleeping (mmpool_options.spin_ns)
+        ("reserved", ctypes.c_uint64 * 3),
     ]
 
 

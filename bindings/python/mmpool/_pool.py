@@ -105,6 +105,9 @@ class Pool:
     directory (/dev/shm, /tmp) and belongs to another user (MMPOOL_ANY_OWNER);
     without it such a pool raises MMPOOL_EACCES, whose message names the
     file's owner. For deliberate sharing; a group-owned directory is better.
+    spin_ns: how long a blocked call of this Pool watches the pool, burning
+    a CPU, before it sleeps (mmpool_options.spin_ns; 0, the default, never
+    spins). For a reader on a core of its own.
 
     Timeouts are seconds: None waits forever, 0 does not wait. Calls on one
     Pool are serialized by a lock, so threads may share it; interrupt()
@@ -117,7 +120,7 @@ class Pool:
 
     def __init__(
         self, path, slot_capacity=0, slot_count=0, create=False, read_mode="latest",
-        format=None, mode=0o600, any_owner=False,
+        format=None, mode=0o600, any_owner=False, spin_ns=0,
     ):
         self._h = None
         self._loans = set()
@@ -129,6 +132,7 @@ class Pool:
         opts.slot_count = _check_uint("slot_count", slot_count, 32)
         opts.flags = (_lib.CREATE if create else 0) | (_lib.ANY_OWNER if any_owner else 0)
         opts.mode = _check_uint("mode", mode, 32)
+        opts.spin_ns = _check_uint("spin_ns", spin_ns, 64)
         if read_mode not in _READ_MODES:
             raise ValueError("mmpool: read_mode must be 'latest' or 'fifo', not %r" % (read_mode,))
         opts.read_mode = _READ_MODES[read_mode]

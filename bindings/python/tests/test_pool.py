@@ -107,6 +107,30 @@ class TimeoutTest(PoolTest):
         with self.assertRaises((TypeError, ValueError)):
             pool.read(timeout="soon")
 
+    def test_spin_ns_makes_a_blocked_read_spin_within_its_timeout(self):
+        # Thread CPU time tells a spinning wait from a sleeping one: 0.3 s of
+        # spin_ns in a 0.3 s wait keeps the thread busy for much of it (a
+        # sixth at least, on a busy machine); without spin_ns it sleeps.
+        spinning = self.create(spin_ns=300_000_000)
+        sleeping = self.adopt()
+        for pool, spins in ((spinning, True), (sleeping, False)):
+            cpu, start = time.thread_time(), time.monotonic()
+            with self.assertRaises(TimeoutError):
+                pool.read(timeout=0.3)
+            cpu, wall = time.thread_time() - cpu, time.monotonic() - start
+            self.assertLess(wall, 2.0)  # never past the timeout by much
+            if spins:
+                self.assertGreater(cpu, 0.05)
+            else:
+                self.assertLess(cpu, 0.05)
+        # A frame that comes while it spins is taken.
+        timer = threading.Timer(0.05, sleeping.write, args=(b"spun",))
+        timer.start()
+        self.addCleanup(timer.join)
+        self.assertEqual(spinning.read(timeout=5).data, b"spun")
+        with self.assertRaises((ValueError, OverflowError)):
+            mmpool.Pool(self.path, spin_ns=-1)
+
     def test_interrupt_from_another_thread_stops_a_blocked_read(self):
         pool = self.create()
         timer = threading.Timer(0.05, pool.interrupt)
