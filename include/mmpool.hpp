@@ -3,11 +3,11 @@
  * mmpool.hpp: a header-only C++17 wrapper over mmpool.h.
  *
  * Error style: every call that fails throws mmpool::error, which carries the
- * MMPOOL_E* code and its name. The try_ variants are the exception: they
- * report "nothing came in the time given" (MMPOOL_EAGAIN, MMPOOL_EBUSY,
- * MMPOOL_ETIMEDOUT) as false or an empty std::optional, and throw for
- * everything else. Plain calls wait forever by default and throw on a
- * timeout.
+ * MMPOOL_E* code and its name. The try_ variants and poll() are the
+ * exception: they report "nothing came in the time given" (MMPOOL_EAGAIN,
+ * MMPOOL_EBUSY, MMPOOL_ETIMEDOUT) as false, an empty std::optional or no
+ * ready bit, and throw for everything else. Plain calls wait forever by
+ * default and throw on a timeout.
  *
  * Ownership: mmpool::pool owns one handle (move-only, closed by its
  * destructor). A write_loan or read_loan borrows a slot of the pool that
@@ -64,6 +64,7 @@ using mmpool::c::MMPOOL_ESTALE;
 using mmpool::c::MMPOOL_ESYS;
 using mmpool::c::MMPOOL_ETIMEDOUT;
 using mmpool::c::MMPOOL_ETOOMANY;
+using mmpool::c::mmpool_event_handle;
 using mmpool::c::MMPOOL_EXCL;
 using mmpool::c::mmpool_flush;
 using mmpool::c::mmpool_frame;
@@ -75,6 +76,7 @@ using mmpool::c::mmpool_now_ns;
 using mmpool::c::MMPOOL_OK;
 using mmpool::c::mmpool_open;
 using mmpool::c::mmpool_options;
+using mmpool::c::mmpool_poll;
 using mmpool::c::mmpool_read;
 using mmpool::c::mmpool_read_acquire;
 using mmpool::c::MMPOOL_READ_FIFO;
@@ -106,6 +108,7 @@ using mmpool::c::mmpool_write_commit;
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -497,8 +500,8 @@ class read_loan {
 };
 
 /** One handle on a pool; closed by the destructor. A default-constructed or
- * moved-from pool is empty: every read, write, acquire, interrupt, flush
- * or stats() on it throws error MMPOOL_EINVAL. */
+ * moved-from pool is empty: every read, write, acquire, interrupt, flush,
+ * stats() or native_handle() on it throws error MMPOOL_EINVAL. */
 class pool {
   public:
     /** An empty pool. */
@@ -548,8 +551,28 @@ class pool {
     explicit operator bool() const noexcept {
         return raw() != nullptr;
     }
-    /** The C handle, for calls this wrapper does not cover. */
-    c::mmpool *native_handle() const noexcept {
+    /** What native_handle() returns: on POSIX a file descriptor, on
+     * Windows an event HANDLE, as an integer (mmpool_event_handle()). */
+    using native_handle_type = std::intptr_t;
+    /** The handle's event descriptor, for an event loop (epoll, select,
+     * WaitForMultipleObjects): ready while this handle has a frame it has
+     * not read; a read that finds nothing (try_read() empty, a read that
+     * throws MMPOOL_EAGAIN or MMPOOL_ETIMEDOUT) re-arms it. Read until
+     * nothing comes, then go back to the loop; readiness may be spurious.
+     * An unlink of the pool makes it ready for good (reads throw
+     * MMPOOL_ESTALE); interrupt() makes it ready once, and only a read with
+     * a timeout reports that (MMPOOL_ECANCELED). The same descriptor on
+     * every call; the pool owns it: never read from or close it, and take
+     * it out of the loop before the pool closes. Throws MMPOOL_EINVAL on an
+     * empty pool, MMPOOL_ESYS if the event cannot be made. */
+    native_handle_type native_handle() {
+        native_handle_type h = 0;
+        detail::check("mmpool_event_handle", mmpool_event_handle(raw(), &h));
+        return h;
+    }
+    /** The C handle, for calls this wrapper does not cover; nullptr when
+     * the pool is empty. */
+    c::mmpool *c_handle() const noexcept {
         return raw();
     }
     /** Closes the handle now, also ending its loans (they become empty);
@@ -701,6 +724,38 @@ class pool {
 
     detail::shared_handle box_;
 };
+
+/** Waits until at least one of count pools has a frame its handle has not
+ * read (mmpool_poll()), and returns a mask with bit i set for each such
+ * pools[i]; 0 when none had one in the time given. count 1 to 64; a pool
+ * may be listed twice. Throws MMPOOL_ECANCELED after interrupt() on any
+ * of them (a timeout other than no_wait), MMPOOL_ESTALE if one was
+ * unlinked, MMPOOL_EINVAL for an empty pool, a null pointer or a count out
+ * of range. The pools must not be used by other threads meanwhile, except
+ * for interrupt(). */
+inline std::uint64_t poll(pool *const *pools, std::size_t count,
+                          std::chrono::milliseconds timeout = forever) {
+    constexpr std::size_t max = 64;
+    c::mmpool *handles[max];
+    if (pools == nullptr || count == 0 || count > max) {
+        throw error("mmpool_poll", MMPOOL_EINVAL);
+    }
+    for (std::size_t i = 0; i < count; i++) {
+        handles[i] = pools[i] != nullptr ? pools[i]->c_handle() : nullptr;
+    }
+    std::uint64_t ready = 0;
+    int rc = mmpool_poll(handles, count, detail::to_timeout_ms(timeout), &ready);
+    if (detail::nothing_came(rc)) {
+        return 0;
+    }
+    detail::check("mmpool_poll", rc);
+    return ready;
+}
+/** poll() over a list: `mmpool::poll({&a, &b}, 100ms)`. */
+inline std::uint64_t poll(std::initializer_list<pool *> pools,
+                          std::chrono::milliseconds timeout = forever) {
+    return poll(pools.begin(), pools.size(), timeout);
+}
 
 } // namespace mmpool
 

@@ -15,8 +15,15 @@
 #include <utility>
 #include <vector>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#ifndef NOMINMAX
+#define NOMINMAX /* no min/max macros */
+#endif
+#include <windows.h>
+#else
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -401,7 +408,8 @@ void test_moved_pool_is_empty_and_target_works() {
     mmpool::pool b(std::move(a));
     CHECK(!a);
     CHECK(static_cast<bool>(b));
-    CHECK(a.native_handle() == nullptr);
+    CHECK(a.c_handle() == nullptr && b.c_handle() != nullptr);
+    CHECK_THROWS(a.native_handle(), MMPOOL_EINVAL);
     CHECK_THROWS(a.write("x", 1), MMPOOL_EINVAL);
     CHECK_THROWS(a.stats(), MMPOOL_EINVAL);
     b.write("x", 1);
@@ -564,6 +572,90 @@ void test_span_calls_round_trip() {
 }
 #endif
 
+/* Whether an event descriptor is ready now (ms 0) or becomes ready within
+ * ms: what an event loop would be told. */
+bool ready_within(mmpool::pool::native_handle_type h, int ms) {
+#ifdef _WIN32
+    return WaitForSingleObject(reinterpret_cast<HANDLE>(h), static_cast<DWORD>(ms)) ==
+           WAIT_OBJECT_0;
+#else
+    struct pollfd pfd = {static_cast<int>(h), POLLIN, 0};
+    return ::poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN) != 0;
+#endif
+}
+
+/* Generous: a wait that should end, on a loaded machine. */
+constexpr int should_arrive_ms = 10000;
+
+void test_native_handle_is_ready_while_a_frame_is_unread() {
+    scratch_name name("event");
+    mmpool::pool writer(name.str(), create_opts(64, 4));
+    mmpool::options fifo;
+    fifo.read_mode = mmpool::read_mode::fifo;
+    mmpool::pool reader(name.str(), fifo);
+    static_assert(std::is_same_v<mmpool::pool::native_handle_type, std::intptr_t>);
+    mmpool::pool::native_handle_type h = reader.native_handle();
+    CHECK(reader.native_handle() == h); /* the same descriptor every time */
+    CHECK(!ready_within(h, 0));         /* nothing written yet */
+
+    writer.write("a", 1);
+    writer.write("b", 1);
+    CHECK(ready_within(h, should_arrive_ms));
+    char buf[8];
+    CHECK(reader.try_read(buf, sizeof buf).has_value());
+    CHECK(ready_within(h, 0)); /* level-style: one frame is still unread */
+    CHECK(reader.try_read(buf, sizeof buf).has_value());
+    CHECK(!reader.try_read(buf, sizeof buf).has_value());
+    CHECK(!ready_within(h, 0)); /* read to EAGAIN: re-armed */
+
+    /* A frame from another thread, while the descriptor is waited on. */
+    std::thread later([&writer] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        writer.write("c", 1);
+    });
+    bool woke = ready_within(h, should_arrive_ms);
+    later.join();
+    CHECK(woke);
+    std::optional<mmpool::frame_info> f = reader.try_read(buf, sizeof buf);
+    CHECK(f.has_value() && f->seq == 3 && buf[0] == 'c');
+    CHECK(!reader.try_read(buf, sizeof buf).has_value());
+    CHECK(!ready_within(h, 0));
+
+    /* interrupt() makes it ready; the next blocking call reports it. */
+    reader.interrupt();
+    CHECK(ready_within(h, should_arrive_ms));
+    CHECK_THROWS(reader.read(buf, sizeof buf, std::chrono::milliseconds(1)), MMPOOL_ECANCELED);
+}
+
+void test_poll_reports_the_pools_with_an_unread_frame() {
+    scratch_name a_name("polla");
+    scratch_name b_name("pollb");
+    mmpool::pool a_writer(a_name.str(), create_opts(64, 2));
+    mmpool::pool b_writer(b_name.str(), create_opts(64, 2));
+    mmpool::pool a(a_name.str());
+    mmpool::pool b(b_name.str());
+    CHECK(mmpool::poll({&a, &b}, mmpool::no_wait) == 0);
+    CHECK(mmpool::poll({&a, &b}, std::chrono::milliseconds(20)) == 0);
+    b_writer.write("b", 1);
+    CHECK(mmpool::poll({&a, &b}, std::chrono::milliseconds(should_arrive_ms)) == 2u);
+    a_writer.write("a", 1);
+    CHECK(mmpool::poll({&a, &b, &a}) == 7u); /* listed twice: both bits */
+    char buf[8];
+    CHECK(a.try_read(buf, sizeof buf).has_value() && b.try_read(buf, sizeof buf).has_value());
+    CHECK(mmpool::poll({&a, &b}, mmpool::no_wait) == 0);
+
+    mmpool::pool empty;
+    CHECK_THROWS(mmpool::poll({&a, &empty}, mmpool::no_wait), MMPOOL_EINVAL);
+    CHECK_THROWS(mmpool::poll({&a, nullptr}, mmpool::no_wait), MMPOOL_EINVAL);
+    CHECK_THROWS(mmpool::poll(nullptr, 0, mmpool::no_wait), MMPOOL_EINVAL);
+    b.interrupt();
+    CHECK_THROWS(mmpool::poll({&a, &b}, std::chrono::milliseconds(should_arrive_ms)),
+                 MMPOOL_ECANCELED);
+    mmpool::unlink(a_name.str());
+    CHECK_THROWS(mmpool::poll({&a, &b}, std::chrono::milliseconds(should_arrive_ms)),
+                 MMPOOL_ESTALE);
+}
+
 /* Runs one test; an exception that escapes it is a failure too. */
 void run(const char *name, void (*test)()) {
     try {
@@ -588,6 +680,8 @@ int main() {
     RUN(test_another_users_pool_in_a_sticky_directory_needs_any_owner);
 #endif
     RUN(test_interrupt_cancels_a_blocked_read);
+    RUN(test_native_handle_is_ready_while_a_frame_is_unread);
+    RUN(test_poll_reports_the_pools_with_an_unread_frame);
     RUN(test_write_loan_commits_what_was_filled);
     RUN(test_write_loan_not_committed_is_aborted_by_destructor);
     RUN(test_write_loan_is_empty_after_a_commit_that_ended_it);

@@ -16,7 +16,14 @@
 // ends. A loan that is never ended keeps its pool's handle open for good.
 //
 // Threads: calls on one Pool (and its loans) must not overlap, except
-// Interrupt(), which any thread may call, also during Dispose.
+// Interrupt(), which any thread may call, also during Dispose. A ReadAsync
+// counts as a call until its task ends; Dispose may overlap it (and ends it).
+//
+// Event loops: ReadAsync waits for the pool's event handle
+// (mmpool_event_handle) without holding a thread: on Windows the thread
+// pool's wait thread watches it, on Linux one background thread per
+// process (EventThread, below) poll()s the descriptors of every pool a
+// ReadAsync waits on.
 //
 // Loading the native library: [DllImport("mmpool")]. Windows loads
 // mmpool.dll. Under Mono elsewhere, Mmpool.Net.dll.config, which CMake
@@ -26,9 +33,13 @@
 // file compiled into a program, or .NET, which reads no dllmap) the
 // runtime looks for libmmpool.so, which only the -dev package installs.
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
 
 namespace Mmpool
 {
@@ -155,6 +166,10 @@ namespace Mmpool
         // Set by Dispose. Not handle.IsClosed: Mono keeps that false while
         // loans still hold references.
         volatile bool disposed;
+        // 1 while a ReadAsync has not ended: one at a time per pool.
+        int readingAsync;
+        // The event wait of that ReadAsync while it waits; Dispose ends it.
+        EventWait waiting;
 
         Pool(PoolHandle handle) { this.handle = handle; }
 
@@ -387,6 +402,85 @@ namespace Mmpool
             return rc;
         }
 
+        // Asynchronous reading.
+
+        /// <summary>Reads the next frame into a new array, as Read() does,
+        /// without holding a thread while no frame is there: the read runs
+        /// when the pool's event handle is ready. Outcomes: the frame; a
+        /// canceled task (TaskCanceledException) when cancellationToken
+        /// fires first, having taken no frame, the pool usable as before;
+        /// MmpoolException Canceled after Interrupt(), Stale once the pool is
+        /// unlinked; ObjectDisposedException when the pool is disposed
+        /// meanwhile. One ReadAsync at a time per pool (a second before the
+        /// first ended: InvalidOperationException); until its task ends it
+        /// counts as a call on the pool, which only Interrupt and Dispose may
+        /// overlap. A frame already there is taken at once, as Read(0)
+        /// would; an Interrupt made while no ReadAsync waits stays pending
+        /// and ends the next one at its first wake-up (or the next blocking
+        /// call).</summary>
+        public Task<Frame> ReadAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (disposed)
+                throw new ObjectDisposedException("Mmpool.Pool");
+            if (Interlocked.CompareExchange(ref readingAsync, 1, 0) != 0)
+                throw new InvalidOperationException("a ReadAsync on this pool has not ended yet");
+            return ReadWhenReady(cancellationToken);
+        }
+
+        async Task<Frame> ReadWhenReady(CancellationToken token)
+        {
+            try
+            {
+                // The first read does not wait. Those after a wake-up wait
+                // up to 1 ms: an Interrupt makes the event ready once, and
+                // only a read with a timeout reports (and uses up) it; one
+                // without would find nothing and wait again, for ever. A
+                // frame or an interrupt returns at once; the millisecond is
+                // spent only on a spurious readiness.
+                int timeoutMs = 0;
+                for (;;)
+                {
+                    token.ThrowIfCancellationRequested();
+                    ReadLoan loan;
+                    int rc = AcquireReadRc(timeoutMs, out loan);
+                    if (rc == 0)
+                    {
+                        using (loan)
+                            return loan.ToFrame();
+                    }
+                    if (rc != (int)ErrorCode.Again && rc != (int)ErrorCode.TimedOut)
+                        throw new MmpoolException("mmpool_read_acquire", rc);
+                    await WaitForEvent(token).ConfigureAwait(false);
+                    timeoutMs = 1;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref readingAsync, 0);
+            }
+        }
+
+        // Until the event handle is ready (the read that finds nothing has
+        // re-armed it), the token fires, or Dispose ends the wait.
+        async Task WaitForEvent(CancellationToken token)
+        {
+            EventWait wait = EventWait.Start(Handle, token);
+            // Either Dispose sees the wait, or this sees disposed: both are
+            // full fences.
+            Interlocked.Exchange(ref waiting, wait);
+            if (disposed)
+                wait.End(new ObjectDisposedException("Mmpool.Pool"));
+            try
+            {
+                using (token.Register(w => ((EventWait)w).End(null), wait))
+                    await wait.Ready.ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.CompareExchange(ref waiting, null, wait);
+            }
+        }
+
         // The rest.
 
         /// <summary>Any thread: a blocked call on this pool throws
@@ -422,6 +516,10 @@ namespace Mmpool
             if (disposed)
                 return;
             disposed = true;
+            Thread.MemoryBarrier(); // see WaitForEvent
+            EventWait wait = waiting;
+            if (wait != null)
+                wait.End(new ObjectDisposedException("Mmpool.Pool"));
             handle.Dispose();
         }
 
@@ -628,6 +726,297 @@ namespace Mmpool
         }
     }
 
+    /// <summary>One wait of a ReadAsync for its pool's event handle. Ready
+    /// completes when the handle is ready (or may be: readiness can be
+    /// spurious), or ends first through End: canceled, or faulted with the
+    /// error given. Its continuations never run on the thread that
+    /// completes it.</summary>
+    internal abstract class EventWait
+    {
+        readonly TaskCompletionSource<bool> done =
+            new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly CancellationToken token;
+        // Why End was called: Canceled, or the error to fault with; null
+        // while the wait is on. Set once.
+        object endReason;
+        static readonly object Canceled = new object();
+
+        protected EventWait(CancellationToken token) { this.token = token; }
+
+        internal Task Ready { get { return done.Task; } }
+
+        /// <summary>Starts a wait on the event handle of pool, which must
+        /// be open; the read before it found nothing, so the handle is
+        /// armed.</summary>
+        internal static EventWait Start(PoolHandle pool, CancellationToken token)
+        {
+            if (Environment.OSVersion.Platform == PlatformID.Win32NT)
+                return new WindowsEventWait(pool, token);
+            return EventThread.Watch(pool, token);
+        }
+
+        /// <summary>Any thread, any number of times: ends the wait unless it
+        /// has ended already; error null: canceled.</summary>
+        internal void End(Exception error)
+        {
+            if (Interlocked.CompareExchange(ref endReason, (object)error ?? Canceled, null) == null)
+                Ending();
+        }
+
+        /// <summary>Whether End was called.</summary>
+        internal bool Ended { get { return Volatile.Read(ref endReason) != null; } }
+
+        /// <summary>What the platform does when End is called: stop watching
+        /// the handle, then call Finish.</summary>
+        protected abstract void Ending();
+
+        /// <summary>Completes Ready: as End said if it was called, else as
+        /// ready. Once; later calls do nothing.</summary>
+        protected void Finish()
+        {
+            object reason = Volatile.Read(ref endReason);
+            if (reason == null)
+                done.TrySetResult(true);
+            else if (reason == Canceled)
+                done.TrySetCanceled(token);
+            else
+                done.TrySetException((Exception)reason);
+        }
+
+        /// <summary>The event handle of pool (mmpool_event_handle), with a
+        /// reference on pool taken for the caller: it must release it
+        /// (DangerousRelease) once it no longer uses the handle.</summary>
+        protected static IntPtr EventHandleOf(PoolHandle pool)
+        {
+            bool added = false;
+            pool.DangerousAddRef(ref added);
+            IntPtr h;
+            int rc = Native.mmpool_event_handle(pool.DangerousGetHandle(), out h);
+            if (rc != 0)
+            {
+                pool.DangerousRelease();
+                throw new MmpoolException("mmpool_event_handle", rc);
+            }
+            return h;
+        }
+    }
+
+    /// <summary>Windows: the thread pool's wait thread watches a duplicate
+    /// of the event HANDLE, which this wait owns, so that the registration
+    /// never outlives the handle it waits on, whatever happens to the pool
+    /// meanwhile.</summary>
+    internal sealed class WindowsEventWait : EventWait
+    {
+        readonly EventCopy copy;
+        readonly object gate = new object();
+        RegisteredWaitHandle registration; // under gate
+        int finished;
+
+        sealed class EventCopy : WaitHandle
+        {
+            internal EventCopy(SafeWaitHandle h) { SafeWaitHandle = h; }
+        }
+
+        internal WindowsEventWait(PoolHandle pool, CancellationToken token) : base(token)
+        {
+            IntPtr dup;
+            IntPtr h = EventHandleOf(pool);
+            try
+            {
+                IntPtr self = Kernel32.GetCurrentProcess();
+                if (!Kernel32.DuplicateHandle(self, h, self, out dup, 0, false, Kernel32.DuplicateSameAccess))
+                    throw new MmpoolException("DuplicateHandle", (int)ErrorCode.System);
+            }
+            finally
+            {
+                pool.DangerousRelease();
+            }
+            copy = new EventCopy(new SafeWaitHandle(dup, true));
+            lock (gate)
+                registration = ThreadPool.RegisterWaitForSingleObject(
+                    copy, (state, timedOut) => ((WindowsEventWait)state).Stop(), this, Timeout.Infinite, true);
+        }
+
+        protected override void Ending() { Stop(); }
+
+        // Once, from the callback or from End: unregisters (the thread pool
+        // keeps the copy open until it no longer waits on it) and completes.
+        void Stop()
+        {
+            if (Interlocked.Exchange(ref finished, 1) != 0)
+                return;
+            lock (gate) // the constructor may still be storing registration
+                registration.Unregister(null);
+            copy.Dispose();
+            Finish();
+        }
+    }
+
+    /// <summary>Linux (the library's POSIX event handles are Linux
+    /// sockets): one background thread for the process, started by the
+    /// first wait, poll()s the event descriptors of every waiting pool and
+    /// an eventfd that Watch and End write to make it look at its list
+    /// again. Each wait holds a reference on its pool's handle, which this
+    /// thread drops only once the descriptor is out of its poll set: a pool
+    /// disposed meanwhile (which closes the descriptor) is closed
+    /// then.</summary>
+    internal static class EventThread
+    {
+        sealed class Wait : EventWait
+        {
+            internal readonly PoolHandle Handle;
+            internal readonly int Fd;
+
+            internal Wait(PoolHandle pool, CancellationToken token) : base(token)
+            {
+                Handle = pool;
+                Fd = (int)EventHandleOf(pool);
+            }
+
+            protected override void Ending() { WakeUp(); }
+
+            // On the thread, once the wait is out of the list.
+            internal void Close()
+            {
+                Handle.DangerousRelease();
+                Finish();
+            }
+        }
+
+        static readonly object gate = new object();
+        static readonly List<Wait> waits = new List<Wait>(); // under gate
+        static int wakeFd = -1;                               // set once, under gate
+
+        internal static EventWait Watch(PoolHandle pool, CancellationToken token)
+        {
+            lock (gate)
+            {
+                if (wakeFd < 0)
+                    StartThread();
+                waits.Add(new Wait(pool, token));
+                WakeUp();
+                return waits[waits.Count - 1];
+            }
+        }
+
+        static void StartThread()
+        {
+            int fd = Libc.eventfd(0, Libc.EfdCloexec);
+            if (fd < 0)
+                throw new MmpoolException("eventfd", (int)ErrorCode.System);
+            var thread = new Thread(Run);
+            thread.IsBackground = true;
+            thread.Name = "mmpool events";
+            thread.Start();
+            wakeFd = fd;
+        }
+
+        static unsafe void WakeUp()
+        {
+            ulong one = 1;
+            Libc.write(Volatile.Read(ref wakeFd), &one, (UIntPtr)8);
+        }
+
+        static unsafe void Run()
+        {
+            var watched = new List<Wait>();
+            var ended = new List<Wait>();
+            var fds = new Libc.PollFd[8];
+            int wake;
+            lock (gate)
+                wake = wakeFd;
+            for (;;)
+            {
+                // The list, less the waits that End has ended.
+                watched.Clear();
+                lock (gate)
+                {
+                    int kept = 0;
+                    foreach (Wait w in waits)
+                    {
+                        if (w.Ended)
+                            ended.Add(w);
+                        else
+                            watched.Add(w);
+                    }
+                    foreach (Wait w in watched)
+                        waits[kept++] = w;
+                    waits.RemoveRange(kept, waits.Count - kept);
+                }
+                foreach (Wait w in ended)
+                    w.Close();
+                ended.Clear();
+
+                if (fds.Length < watched.Count + 1)
+                    fds = new Libc.PollFd[2 * (watched.Count + 1)];
+                fds[0] = new Libc.PollFd { fd = wake, events = Libc.PollIn };
+                for (int i = 0; i < watched.Count; i++)
+                    fds[i + 1] = new Libc.PollFd { fd = watched[i].Fd, events = Libc.PollIn };
+                int n;
+                fixed (Libc.PollFd* p = fds)
+                    n = Libc.poll(p, (UIntPtr)(watched.Count + 1), -1);
+                if (n < 0)
+                {
+                    // EINTR: a signal (Mono's collector sends them). Anything
+                    // else would come back at once: end every wait with it,
+                    // and do not spin.
+                    if (Marshal.GetLastWin32Error() != Libc.Eintr)
+                    {
+                        foreach (Wait w in watched)
+                            w.End(new MmpoolException("poll", (int)ErrorCode.System));
+                        Thread.Sleep(100);
+                    }
+                    continue;
+                }
+                if (fds[0].revents != 0)
+                {
+                    ulong count;
+                    Libc.read(wake, &count, (UIntPtr)8);
+                }
+                for (int i = 0; i < watched.Count; i++)
+                {
+                    if (fds[i + 1].revents == 0)
+                        continue;
+                    lock (gate)
+                        waits.Remove(watched[i]);
+                    watched[i].Close();
+                }
+            }
+        }
+    }
+
+    /// <summary>The C library calls of EventThread (Linux).</summary>
+    internal static unsafe class Libc
+    {
+        internal const short PollIn = 1;        // POLLIN
+        internal const int EfdCloexec = 0x80000; // EFD_CLOEXEC, O_CLOEXEC
+        internal const int Eintr = 4;           // EINTR
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct PollFd
+        {
+            public int fd;
+            public short events;
+            public short revents;
+        }
+
+        [DllImport("libc", SetLastError = true)] internal static extern int poll(PollFd* fds, UIntPtr count, int timeoutMs);
+        [DllImport("libc", SetLastError = true)] internal static extern int eventfd(uint initial, int flags);
+        [DllImport("libc", SetLastError = true)] internal static extern IntPtr read(int fd, void* buf, UIntPtr count);
+        [DllImport("libc", SetLastError = true)] internal static extern IntPtr write(int fd, void* buf, UIntPtr count);
+    }
+
+    /// <summary>The Windows calls of WindowsEventWait.</summary>
+    internal static class Kernel32
+    {
+        internal const uint DuplicateSameAccess = 2; // DUPLICATE_SAME_ACCESS
+
+        [DllImport("kernel32.dll")] internal static extern IntPtr GetCurrentProcess();
+        [DllImport("kernel32.dll", SetLastError = true)]
+        internal static extern bool DuplicateHandle(IntPtr sourceProcess, IntPtr source, IntPtr targetProcess,
+                                                    out IntPtr target, uint access, bool inherit, uint options);
+    }
+
     /// <summary>The C declarations of mmpool.h, field for field.</summary>
     internal static unsafe class Native
     {
@@ -725,6 +1114,8 @@ namespace Mmpool
         [DllImport(Lib)] internal static extern int mmpool_write_commit(IntPtr pool, UIntPtr len);
         [DllImport(Lib)] internal static extern int mmpool_write_abort(IntPtr pool);
         [DllImport(Lib)] internal static extern int mmpool_read_release(IntPtr pool, ref View view);
+        // For event waits, which hold their own reference on the handle.
+        [DllImport(Lib)] internal static extern int mmpool_event_handle(IntPtr pool, out IntPtr handle);
         [DllImport(Lib)] internal static extern int mmpool_inspect([MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref Info info,
                                                                   IntPtr slots, UIntPtr slotCap, IntPtr handles, UIntPtr handleCap);
         [DllImport(Lib)] internal static extern ulong mmpool_now_ns();

@@ -1,12 +1,13 @@
 // Tests of the C# binding, run with Mono by CTest: round trips, errors with
-// their codes, loans ending in Dispose, and frames from a C writer process
-// (frame_writer, whose path is the first argument). Prints each failed
-// check; exits 1 if any failed.
+// their codes, loans ending in Dispose, ReadAsync, and frames from a C
+// writer process (frame_writer, whose path is the first argument). Prints
+// each failed check; exits 1 if any failed.
 using System;
 using System.Diagnostics;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 using Mmpool;
 
 static class TestMmpool
@@ -646,6 +647,284 @@ static class TestMmpool
         finally { Remove(name); }
     }
 
+    // ReadAsync. A wait that should end is given this long (a loaded
+    // machine); one that should not end is watched for QuietMs.
+    const int ShouldArriveMs = 10000;
+    const int QuietMs = 150;
+
+    // The exception task t ended with (AggregateException unwrapped), or
+    // null when it ran to completion; a check fails if it does not end
+    // within ShouldArriveMs.
+    static Exception EndOf(Task t, string what)
+    {
+        try
+        {
+            Check(t.Wait(ShouldArriveMs), what + ": ended within " + ShouldArriveMs + " ms");
+            return null;
+        }
+        catch (AggregateException e)
+        {
+            return e.InnerException;
+        }
+    }
+
+    static bool IsMmpoolError(Exception e, ErrorCode want)
+    {
+        var m = e as MmpoolException;
+        return m != null && m.Error == want;
+    }
+
+    static void ReadAsyncGetsAFrameWrittenLater()
+    {
+        string name = NewName("async");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 2))
+            using (var reader = Pool.Open(name))
+            {
+                Task<Frame> t = reader.ReadAsync();
+                Thread.Sleep(QuietMs);
+                Check(!t.IsCompleted, "ReadAsync waits while nothing was written");
+                var later = new Thread(() => { Thread.Sleep(20); writer.Write(new byte[] { 7, 8, 9 }, 0); });
+                later.Start();
+                Check(EndOf(t, "ReadAsync of a frame written later") == null && t.Status == TaskStatus.RanToCompletion,
+                      "ReadAsync gets the frame");
+                later.Join();
+                if (t.Status == TaskStatus.RanToCompletion)
+                    Check(t.Result.Seq == 1 && Same(t.Result.Data, new byte[] { 7, 8, 9 }), "the frame's seq and bytes");
+
+                // A frame already there: taken at once, without a wait.
+                writer.Write(new byte[] { 10 }, 0);
+                Task<Frame> now = reader.ReadAsync();
+                Check(now.Status == TaskStatus.RanToCompletion && now.Result.Seq == 2,
+                      "ReadAsync of a frame already there has ended when it returns");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    static void ReadAsyncCanceledTakesNoFrameAndLeavesThePoolUsable()
+    {
+        string name = NewName("acancel");
+        try
+        {
+            // One slot: a read loan left behind would keep the writer out.
+            using (var writer = CreateExcl(name, 64, 1))
+            using (var reader = Pool.Open(name))
+            {
+                using (var cts = new CancellationTokenSource())
+                {
+                    Task<Frame> t = reader.ReadAsync(cts.Token);
+                    Thread.Sleep(QuietMs);
+                    Check(!t.IsCompleted, "ReadAsync waits until canceled");
+                    cts.Cancel();
+                    Exception e = EndOf(t, "canceled ReadAsync");
+                    Check(t.IsCanceled && e is OperationCanceledException,
+                          "the task ends canceled, not " + t.Status + " " + e);
+                }
+                Check(writer.TryWrite(new byte[] { 1 }), "no loan left: the only slot is free");
+                Check(reader.Read(ShouldArriveMs).Seq == 1, "a plain Read gets the next frame");
+                Check(writer.TryWrite(new byte[] { 2 }), "and leaves the slot free");
+
+                // Canceled before it begins: the frame waiting stays unread.
+                using (var cts = new CancellationTokenSource())
+                {
+                    cts.Cancel();
+                    Task<Frame> t = reader.ReadAsync(cts.Token);
+                    Check(EndOf(t, "ReadAsync with a canceled token") is OperationCanceledException && t.IsCanceled,
+                          "a canceled token cancels at once");
+                }
+                Task<Frame> next = reader.ReadAsync();
+                Check(EndOf(next, "ReadAsync after the cancellations") == null && next.Result.Seq == 2,
+                      "a later ReadAsync gets the frame the canceled ones left");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // Waiting ReadAsyncs hold no thread-pool thread: with more of them than
+    // the pool may have workers, work queued meanwhile still runs, and the
+    // available workers do not drop. Then each gets its own pool's frame.
+    static void ManyWaitingReadAsyncsHoldNoThreadPoolThread()
+    {
+        int n = Math.Min(Environment.ProcessorCount + 8, 24);
+        var names = new string[n];
+        var writers = new Pool[n];
+        var readers = new Pool[n];
+        var tasks = new Task<Frame>[n];
+        int maxWorkers, maxIo, minWorkers, minIo;
+        ThreadPool.GetMaxThreads(out maxWorkers, out maxIo);
+        ThreadPool.GetMinThreads(out minWorkers, out minIo);
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                names[i] = NewName("many" + i);
+                writers[i] = CreateExcl(names[i], 64, 2);
+                readers[i] = Pool.Open(names[i]);
+            }
+            Check(ThreadPool.SetMaxThreads(Math.Max(minWorkers, 2), maxIo),
+                  "thread pool limited to " + Math.Max(minWorkers, 2) + " workers");
+            int before, io;
+            ThreadPool.GetAvailableThreads(out before, out io);
+            for (int i = 0; i < n; i++)
+                tasks[i] = readers[i].ReadAsync();
+            Thread.Sleep(QuietMs);
+            int during;
+            ThreadPool.GetAvailableThreads(out during, out io);
+            int waiting = 0;
+            foreach (Task<Frame> t in tasks)
+                waiting += t.IsCompleted ? 0 : 1;
+            Check(waiting == n, waiting + " of " + n + " ReadAsyncs wait while nothing was written");
+            Check(during >= before - 1, "available workers " + before + " before the waits, " + during + " during them");
+            Check(Task.Run(() => 42).Wait(ShouldArriveMs), "work queued while " + n + " ReadAsyncs wait runs");
+
+            for (int i = 0; i < n; i++)
+                writers[i].Write(new byte[] { (byte)i }, 0);
+            for (int i = 0; i < n; i++)
+                Check(EndOf(tasks[i], "ReadAsync " + i) == null && tasks[i].Result.Data[0] == i,
+                      "ReadAsync " + i + " gets its pool's frame");
+        }
+        finally
+        {
+            ThreadPool.SetMaxThreads(maxWorkers, maxIo);
+            for (int i = 0; i < n; i++)
+            {
+                if (readers[i] != null)
+                    readers[i].Dispose();
+                if (writers[i] != null)
+                    writers[i].Dispose();
+                if (names[i] != null)
+                    Remove(names[i]);
+            }
+        }
+    }
+
+    static void InterruptAndUnlinkEndAWaitingReadAsync()
+    {
+        string name = NewName("aint");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 2))
+            using (var reader = Pool.Open(name))
+            {
+                Task<Frame> t = reader.ReadAsync();
+                Thread.Sleep(QuietMs);
+                Check(!t.IsCompleted, "ReadAsync waits before the interrupt");
+                reader.Interrupt();
+                Exception e = EndOf(t, "interrupted ReadAsync");
+                Check(IsMmpoolError(e, ErrorCode.Canceled), "Interrupt: MmpoolException Canceled, not " + e);
+
+                // The interrupt is used up: the pool reads on.
+                writer.Write(new byte[] { 1 }, 0);
+                Check(reader.Read(ShouldArriveMs).Seq == 1, "Read after the interrupt");
+                Task<Frame> again = reader.ReadAsync();
+                writer.Write(new byte[] { 2 }, 0);
+                Check(EndOf(again, "ReadAsync after the interrupt") == null && again.Result.Seq == 2,
+                      "ReadAsync after the interrupt gets the next frame");
+
+                // An interrupt made while no ReadAsync waits stays pending,
+                // as for any call that does not wait; it ends the next
+                // ReadAsync when that wakes up, as it ends a blocking Read.
+                reader.Interrupt();
+                Task<Frame> pending = reader.ReadAsync();
+                Thread.Sleep(QuietMs);
+                Check(!pending.IsCompleted, "ReadAsync waits despite the pending interrupt");
+                writer.Write(new byte[] { 3 }, 0);
+                Check(IsMmpoolError(EndOf(pending, "ReadAsync woken with an interrupt pending"), ErrorCode.Canceled),
+                      "the pending interrupt ends ReadAsync at its wake-up");
+                Check(reader.Read(0).Seq == 3, "the frame that woke it is still there");
+
+                Task<Frame> stale = reader.ReadAsync();
+                Thread.Sleep(QuietMs);
+                Check(!stale.IsCompleted, "ReadAsync waits before the unlink");
+                Pool.Unlink(name);
+                e = EndOf(stale, "ReadAsync of an unlinked pool");
+                Check(IsMmpoolError(e, ErrorCode.Stale), "Unlink: MmpoolException Stale, not " + e);
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // Dispose ends a waiting ReadAsync, and its handle closes (the other
+    // handle sees the count drop): the wait kept nothing open.
+    static void DisposeEndsAWaitingReadAsync()
+    {
+        string name = NewName("adispose");
+        try
+        {
+            using (var writer = CreateExcl(name, 64, 2))
+            {
+                var reader = Pool.Open(name);
+                Check(writer.Stats.Handles == 2, "two handles attached");
+                Task<Frame> t = reader.ReadAsync();
+                bool refused = false;
+                try { reader.ReadAsync(); } catch (InvalidOperationException) { refused = true; }
+                Check(refused, "a second ReadAsync while one waits throws InvalidOperationException");
+                Thread.Sleep(QuietMs);
+                reader.Dispose();
+                Exception e = EndOf(t, "ReadAsync of a disposed pool");
+                Check(e is ObjectDisposedException, "Dispose: ObjectDisposedException, not " + e);
+                var closing = Stopwatch.StartNew();
+                while (writer.Stats.Handles != 1 && closing.ElapsedMilliseconds < ShouldArriveMs)
+                    Thread.Sleep(5);
+                Check(writer.Stats.Handles == 1, "the disposed reader's handle is closed");
+            }
+        }
+        finally { Remove(name); }
+    }
+
+    // Every frame of the C writer, read with ReadAsync alone: a lost
+    // wake-up would stall the stream (nothing else makes ReadAsync look).
+    static void ReadAsyncFollowsACWriterProcess()
+    {
+        const int frames = 150;
+        const int size = 4096;
+        string name = NewName("axproc");
+        try
+        {
+            using (var reader = Pool.Open(name, new PoolOptions {
+                SlotCapacity = size, SlotCount = 3, Create = true, Exclusive = true, ReadMode = ReadMode.Fifo }))
+            {
+                var psi = new ProcessStartInfo(writerPath,
+                    "--pool " + name + " --frames " + frames + " --size " + size + " --fps 300");
+                psi.UseShellExecute = false;
+                // Started before the writer is: the first frame is waited for.
+                Task<Frame> t = reader.ReadAsync();
+                Check(!t.IsCompleted, "the first ReadAsync waits for the writer process");
+                using (var child = Process.Start(psi))
+                {
+                    ulong lastSeq = 0, received = 0, dropped = 0, bad = 0;
+                    bool ended = false;
+                    while (!ended)
+                    {
+                        if (EndOf(t, "ReadAsync after seq " + lastSeq) != null || !t.Wait(0))
+                            break;
+                        Frame f = t.Result;
+                        ulong number, flags;
+                        // The first read says 0 dropped, whatever came before it.
+                        ulong gap = f.Seq - lastSeq - 1;
+                        if (!Contract.Verify(f.Data, size, out flags, out number) || (lastSeq != 0 && f.Dropped != gap))
+                            bad++;
+                        dropped += gap;
+                        lastSeq = f.Seq;
+                        ended = (flags & 1) != 0;
+                        if (!ended)
+                        {
+                            received++;
+                            t = reader.ReadAsync();
+                        }
+                    }
+                    Check(child.WaitForExit(ShouldArriveMs) && child.ExitCode == 0, "writer succeeded");
+                    Check(ended, "the end frame arrived");
+                    Check(bad == 0, "every frame verified, Dropped matching the seqs (" + bad + " bad)");
+                    Check(received + dropped == frames, received + " received + " + dropped + " dropped of " + frames);
+                }
+            }
+        }
+        finally { Remove(name); }
+    }
+
     static void Run(string name, Action test)
     {
         try
@@ -686,6 +965,12 @@ static class TestMmpool
         Run("LoansKeepADisposedPoolOpenUntilTheyEnd", LoansKeepADisposedPoolOpenUntilTheyEnd);
         Run("APathWithANulIsRefused", APathWithANulIsRefused);
         Run("FramesFromACWriterArriveIntact", FramesFromACWriterArriveIntact);
+        Run("ReadAsyncGetsAFrameWrittenLater", ReadAsyncGetsAFrameWrittenLater);
+        Run("ReadAsyncCanceledTakesNoFrameAndLeavesThePoolUsable", ReadAsyncCanceledTakesNoFrameAndLeavesThePoolUsable);
+        Run("ManyWaitingReadAsyncsHoldNoThreadPoolThread", ManyWaitingReadAsyncsHoldNoThreadPoolThread);
+        Run("InterruptAndUnlinkEndAWaitingReadAsync", InterruptAndUnlinkEndAWaitingReadAsync);
+        Run("DisposeEndsAWaitingReadAsync", DisposeEndsAWaitingReadAsync);
+        Run("ReadAsyncFollowsACWriterProcess", ReadAsyncFollowsACWriterProcess);
         if (failures != 0)
         {
             Console.Error.WriteLine(failures + " check(s) failed");
