@@ -223,9 +223,11 @@ struct options {
                            MMPOOL_FORMAT_MAX bytes, no NUL; ignored when the pool exists */
     /* Added last, so that aggregate initialisation by position still fills
      * the fields above as before. */
-    bool any_owner = false; /**< MMPOOL_ANY_OWNER: open a pool in a world-writable sticky
-                               directory (/dev/shm) whatever user owns its file; without it
-                               another user's pool there throws MMPOOL_EACCES */
+    bool any_owner = false;    /**< MMPOOL_ANY_OWNER: open a pool in a world-writable sticky
+                                  directory (/dev/shm) whatever user owns its file; without it
+                                  another user's pool there throws MMPOOL_EACCES */
+    std::uint64_t spin_ns = 0; /**< mmpool_options.spin_ns: how long a blocked call watches the
+                                    pool, burning a CPU, before it sleeps; 0 never spins */
 };
 
 /** A frame's metadata (mmpool_frame). */
@@ -525,6 +527,7 @@ class pool {
         o.mode = opts.mode;
         o.read_mode = static_cast<std::uint32_t>(opts.read_mode);
         o.format = opts.format.empty() ? nullptr : opts.format.c_str();
+        o.spin_ns = opts.spin_ns;
         /* Allocated first: nothing can throw between opening and owning. */
         auto box = std::make_shared<detail::handle_box>();
         detail::check("mmpool_open", mmpool_open(&box->p, path.c_str(), &o));

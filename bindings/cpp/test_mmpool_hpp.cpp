@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -587,6 +588,37 @@ bool ready_within(mmpool::pool::native_handle_type h, int ms) {
 /* Generous: a wait that should end, on a loaded machine. */
 constexpr int should_arrive_ms = 10000;
 
+#ifndef _WIN32
+/* CPU time this thread has used, in ms. */
+std::uint64_t thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000u +
+           static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+/* options::spin_ns reaches the library: 300 ms of spin in a 300 ms wait
+ * keeps this thread busy for much of it (a sixth at least on a busy
+ * machine); without it the wait sleeps. */
+void test_spin_ns_makes_a_blocked_read_spin() {
+    scratch_name name("spin");
+    mmpool::pool writer(name.str(), create_opts(64, 2));
+    mmpool::options spinning;
+    spinning.spin_ns = 300000000;
+    mmpool::pool spinner(name.str(), spinning);
+    mmpool::pool sleeper(name.str());
+    char buf[64];
+    for (int spins = 1; spins >= 0; spins--) {
+        std::uint64_t cpu = thread_cpu_ms();
+        auto got =
+            (spins ? spinner : sleeper).try_read(buf, sizeof buf, std::chrono::milliseconds(300));
+        cpu = thread_cpu_ms() - cpu;
+        CHECK(!got);
+        CHECK(spins ? cpu >= 50 : cpu < 50);
+    }
+}
+#endif
+
 void test_native_handle_is_ready_while_a_frame_is_unread() {
     scratch_name name("event");
     mmpool::pool writer(name.str(), create_opts(64, 4));
@@ -680,6 +712,9 @@ int main() {
     RUN(test_another_users_pool_in_a_sticky_directory_needs_any_owner);
 #endif
     RUN(test_interrupt_cancels_a_blocked_read);
+#ifndef _WIN32
+    RUN(test_spin_ns_makes_a_blocked_read_spin);
+#endif
     RUN(test_native_handle_is_ready_while_a_frame_is_unread);
     RUN(test_poll_reports_the_pools_with_an_unread_frame);
     RUN(test_write_loan_commits_what_was_filled);

@@ -102,6 +102,9 @@ namespace Mmpool
         // (/dev/shm) whatever user owns its file; without it another user's
         // pool there throws AccessDenied, whose message names the owner.
         public bool AnyOwner;
+        // mmpool_options.spin_ns: how long a blocked call watches the pool,
+        // burning a CPU, before it sleeps; 0 never spins.
+        public ulong SpinNs;
     }
 
     /// <summary>A frame's metadata (mmpool_frame).</summary>
@@ -191,6 +194,7 @@ namespace Mmpool
                               (options.AnyOwner ? Native.AnyOwner : 0u);
                     o.mode = options.Mode;
                     o.read_mode = (uint)options.ReadMode;
+                    o.spin_ns = options.SpinNs;
                     if (options.Format != null)
                     {
                         if (options.Format.IndexOf('\0') >= 0)
@@ -1036,7 +1040,8 @@ namespace Mmpool
             public uint mode;
             public uint read_mode;
             public IntPtr format;
-            public ulong reserved0, reserved1, reserved2, reserved3;
+            public ulong spin_ns;
+            public ulong reserved0, reserved1, reserved2;
         }
 
         [StructLayout(LayoutKind.Sequential)]

@@ -339,6 +339,33 @@ static class TestMmpool
         finally { Remove(name); }
     }
 
+    // PoolOptions.SpinNs reaches the library: 300 ms of spin in a 300 ms
+    // wait keeps the process busy for much of it (a sixth at least on a busy
+    // machine); without it the wait sleeps.
+    static void SpinNsMakesABlockedReadSpin()
+    {
+        string name = NewName("spin");
+        try
+        {
+            using (var w = CreateExcl(name, 16, 2))
+            using (var spinner = Pool.Open(name, new PoolOptions { SpinNs = 300000000 }))
+            using (var sleeper = Pool.Open(name))
+            {
+                foreach (bool spins in new[] { true, false })
+                {
+                    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    Frame f;
+                    bool got = (spins ? spinner : sleeper).TryRead(out f, 300);
+                    double ms = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+                    Check(!got, "nothing to read");
+                    Check(spins ? ms >= 50 : ms < 50,
+                          (spins ? "spinning" : "sleeping") + " read used " + ms + " ms of CPU");
+                }
+            }
+        }
+        finally { Remove(name); }
+    }
+
     static void WriteLoanCommitsWhatWasFilled()
     {
         string name = NewName("wcommit");
@@ -955,6 +982,7 @@ static class TestMmpool
         Run("StatsTellTheOwnerAndWhetherThisHandleCreatedThePool", StatsTellTheOwnerAndWhetherThisHandleCreatedThePool);
         Run("AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner", AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner);
         Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
+        Run("SpinNsMakesABlockedReadSpin", SpinNsMakesABlockedReadSpin);
         Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
         Run("FailedCommitEndsTheLoanOnBadFormat", FailedCommitEndsTheLoanOnBadFormat);
         Run("FailedCommitEndsTheLoanOnStale", FailedCommitEndsTheLoanOnStale);
