@@ -75,6 +75,9 @@
 //   BM_spin_loan_latency/iterations:1/manual_time
 //       as xproc_loan_latency with that spinning, pinned reader: a Full-HD loan handed over
 //       without touching the payload beyond t0.
+//   BM_spin_wake_latency_64B_1kHz, BM_spin_loan_latency_1kHz, BM_shm_spin_ping_1kHz
+//       the three spinning cases (this one and the two above) with one frame per ms
+//       instead of per 16.7 ms: the writer's commit then starts with warmer caches.
 //   BM_shm_spin_ping/iterations:1/manual_time
 //       the floor of a spinning reader, without mmpool: the writer stores t0 and bumps a
 //       word on a MAP_SHARED page; the child, pinned as above, spins on the word with the

@@ -446,13 +446,14 @@ std::string Child::finish(int timeout_ms) {
 
 // ---- paced writers and latency counters ----
 
-std::string paced(unsigned total, Child &child, const std::function<std::string(unsigned)> &send) {
+std::string paced(unsigned total, Child &child, const std::function<std::string(unsigned)> &send,
+                  std::uint64_t period_ns) {
     std::uint64_t tick = now_ns();
     for (unsigned i = 0; i < total; i++) {
-        tick += kFramePeriodNs;
+        tick += period_ns;
         std::uint64_t now = now_ns();
         if (tick <= now) {
-            tick += ((now - tick) / kFramePeriodNs + 1) * kFramePeriodNs;
+            tick += ((now - tick) / period_ns + 1) * period_ns;
         }
         sleep_until_ns(tick);
         __atomic_store_n(&child.shared().writer_cpu, static_cast<std::uint32_t>(sched_getcpu()),

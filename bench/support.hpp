@@ -21,6 +21,7 @@ namespace mmbench {
 constexpr std::size_t kFullHdBytes = 1920 * 1080 * 3; // 6,220,800: BGR8 Full-HD
 constexpr std::uint32_t kSlots = 3;                   // slots per pool, buffers per baseline
 constexpr std::uint64_t kFramePeriodNs = 16666667;    // 60 fps
+constexpr std::uint64_t kFastPeriodNs = 1000000;      // 1 kHz, for the spinning cases
 constexpr unsigned kWarmFrames = 3; // unrecorded frames first: one per slot, faults pages
 constexpr int kWaitMs = 5000;       // timeout of every wait the other process will end
 constexpr int kReadyMs = 10000;     // longest wait for a child to be ready
@@ -210,7 +211,10 @@ class Child {
 // first one period from now), sleeping until each, after noting our CPU in
 // child's writer_cpu; stops at the first error send returns. Ticks missed
 // in a stall are skipped, not caught up with frames back to back.
-std::string paced(unsigned total, Child &child, const std::function<std::string(unsigned)> &send);
+// period_ns other than the default: that clock instead (the spinning cases
+// also run at 1 kHz).
+std::string paced(unsigned total, Child &child, const std::function<std::string(unsigned)> &send,
+                  std::uint64_t period_ns = kFramePeriodNs);
 
 // Sets counters p50_us, p99_us, mean_us, min_us, max_us, frames (samples),
 // missed (expected - frames) and same_cpu (fraction of the samples), and

@@ -49,7 +49,8 @@ def good_run():
                "BM_xproc_loan_copy_latency": (1100.0, 1500.0),
                "BM_wake_latency_64B": (20.0, 40.0), "BM_event_wake_latency_64B": (24.0, 50.0),
                "BM_spin_wake_latency_64B": (1.5, 5.0), "BM_shm_spin_ping": (0.6, 2.0),
-               "BM_spin_loan_latency": (2.0, 6.0)}
+               "BM_spin_loan_latency": (2.0, 6.0), "BM_spin_wake_latency_64B_1kHz": (1.5, 5.0),
+               "BM_shm_spin_ping_1kHz": (0.6, 2.0), "BM_spin_loan_latency_1kHz": (2.0, 6.0)}
     for case, (p50, p99) in latency.items():
         rows.append(row(case + "/iterations:1/repeats:5/real_time", p50_us=p50, p99_us=p99,
                         same_cpu=0.0))
@@ -137,8 +138,8 @@ class Judging(unittest.TestCase):
 
     def test_spin_targets_judge_absolute_and_relative_limits(self):
         doc = good_run()
-        rows_of(doc, "BM_spin_wake_latency_64B/")[0]["p50_us"] = 1.9  # < 2 us, > 3 x 0.6
-        rows_of(doc, "BM_spin_loan_latency/")[0]["p50_us"] = 3.5
+        rows_of(doc, "BM_spin_wake_latency_64B_1kHz/")[0]["p50_us"] = 1.9  # < 2 us, > 3 x 0.6
+        rows_of(doc, "BM_spin_loan_latency_1kHz/")[0]["p50_us"] = 3.5
         self.assert_fails(doc, {"T9", "T10"}, "x")
 
     def test_slow_event_path_fails_its_target(self):

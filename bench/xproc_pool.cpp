@@ -146,7 +146,8 @@ std::string send_loan(mmpool *w, std::size_t bytes) {
 // reader child, one per 60 fps tick; the latencies of all but the warm-up
 // frames (which fault the slots into both mappings) go to *lat, the sum of
 // frame.dropped the reader saw to *dropped.
-std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t *dropped) {
+std::string paced_pool(Path path, std::size_t bytes, std::uint64_t period_ns, Samples *lat,
+                       std::uint64_t *dropped) {
     const unsigned frames = bench_frames(), total = kWarmFrames + frames;
     Pool pool;
     const bool loan = path == Path::loan || path == Path::spin_loan;
@@ -166,11 +167,14 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
         err = child.wait_ready();
     }
     if (err.empty()) {
-        err = paced(total, child, [&](unsigned) {
-            return path == Path::copy || path == Path::event || path == Path::spin_copy
-                       ? send_copy(pool.writer(), src, bytes)
-                       : send_loan(pool.writer(), bytes);
-        });
+        err = paced(
+            total, child,
+            [&](unsigned) {
+                return path == Path::copy || path == Path::event || path == Path::spin_copy
+                           ? send_copy(pool.writer(), src, bytes)
+                           : send_loan(pool.writer(), bytes);
+            },
+            period_ns);
     }
     if (err.empty()) {
         err = child.finish(kWaitMs);
@@ -182,7 +186,8 @@ std::string paced_pool(Path path, std::size_t bytes, Samples *lat, std::uint64_t
     return err;
 }
 
-void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes) {
+void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes,
+                    std::uint64_t period_ns = kFramePeriodNs) {
     for (auto _ : state) {
         std::optional<SpinPlacement> placement; // the spinning cases only
         if (spins(path) && !placement.emplace().ok()) {
@@ -191,7 +196,7 @@ void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes) {
         }
         Samples lat;
         std::uint64_t dropped = 0;
-        std::string err = paced_pool(path, bytes, &lat, &dropped);
+        std::string err = paced_pool(path, bytes, period_ns, &lat, &dropped);
         if (!err.empty()) {
             state.SkipWithError(err.c_str());
             break;
@@ -234,6 +239,21 @@ void BM_spin_loan_latency(benchmark::State &state) {
     run_paced_pool(state, Path::spin_loan, kFullHdBytes);
 }
 BENCHMARK(BM_spin_loan_latency)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// The same two at 1 kHz: a writer that sleeps only 1 ms between frames
+// starts each commit with warmer caches than one that slept 16.7 ms.
+void BM_spin_wake_latency_64B_1kHz(benchmark::State &state) {
+    run_paced_pool(state, Path::spin_copy, 64, kFastPeriodNs);
+}
+BENCHMARK(BM_spin_wake_latency_64B_1kHz)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_spin_loan_latency_1kHz(benchmark::State &state) {
+    run_paced_pool(state, Path::spin_loan, kFullHdBytes, kFastPeriodNs);
+}
+BENCHMARK(BM_spin_loan_latency_1kHz)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void BM_event_wake_latency_64B(benchmark::State &state) {
     run_paced_pool(state, Path::event, 64);

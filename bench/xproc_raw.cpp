@@ -87,7 +87,7 @@ BENCHMARK(BM_futex_wake_latency)->Iterations(1)->UseManualTime()->Unit(benchmark
 // (release); the child, pinned to another CPU than the writer's, spins on
 // word_a with the pause instruction and reads the clock when it changes.
 // What it measures is one cache line moving between two cores.
-void BM_shm_spin_ping(benchmark::State &state) {
+void shm_spin_ping(benchmark::State &state, std::uint64_t period_ns) {
     for (auto _ : state) {
         SpinPlacement placement;
         if (!placement.ok()) {
@@ -125,11 +125,14 @@ void BM_shm_spin_ping(benchmark::State &state) {
         }
         if (err.empty()) {
             SharedHeader &sh = child.shared();
-            err = paced(total, child, [&](unsigned i) {
-                __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
-                __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
-                return std::string();
-            });
+            err = paced(
+                total, child,
+                [&](unsigned i) {
+                    __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
+                    __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
+                    return std::string();
+                },
+                period_ns);
         }
         if (err.empty()) {
             err = child.finish(kWaitMs);
@@ -141,7 +144,15 @@ void BM_shm_spin_ping(benchmark::State &state) {
         report_latency(state, child.samples());
     }
 }
+void BM_shm_spin_ping(benchmark::State &state) {
+    shm_spin_ping(state, kFramePeriodNs);
+}
 BENCHMARK(BM_shm_spin_ping)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_shm_spin_ping_1kHz(benchmark::State &state) {
+    shm_spin_ping(state, kFastPeriodNs);
+}
+BENCHMARK(BM_shm_spin_ping_1kHz)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // Ping-pong with no pacing: we bump word_a and wake, the child waits for it
 // and answers on word_b; half of each round trip is one sample. Both sides
