@@ -170,7 +170,8 @@ volatile sig_atomic_t live_used[kLivePools];
 int remember_pool(const std::string &name) {
     for (int i = 0; i < kLivePools; i++) {
         if (live_used[i] == 0) {
-            std::snprintf(live_paths[i], sizeof live_paths[i], "/dev/shm/%s", name.c_str());
+            const char *dir = name.find('/') == std::string::npos ? "/dev/shm/" : "";
+            std::snprintf(live_paths[i], sizeof live_paths[i], "%s%s", dir, name.c_str());
             std::atomic_signal_fence(std::memory_order_seq_cst); // the path, then the flag
             live_used[i] = 1;
             return i;
@@ -215,12 +216,12 @@ Pool::~Pool() {
     }
 }
 
-int Pool::create(const char *what, std::size_t capacity, std::uint32_t slots) {
+int Pool::create(const char *what, std::size_t capacity, std::uint32_t slots, const char *dir) {
     mmpool_options opts{};
     opts.slot_capacity = capacity;
     opts.slot_count = slots;
     opts.flags = MMPOOL_CREATE | MMPOOL_EXCL;
-    name_ = unique_name(what);
+    name_ = dir != nullptr ? std::string(dir) + "/" + unique_name(what) : unique_name(what);
     mmpool *h = nullptr;
     int rc = mmpool_open(&h, name_.c_str(), &opts);
     if (rc == 0) {

@@ -87,7 +87,9 @@ class Pool {
     Pool &operator=(const Pool &) = delete;
     ~Pool();
     // Creates the pool and opens the first handle (the writer). 0 or MMPOOL_E*.
-    int create(const char *what, std::size_t capacity, std::uint32_t slots);
+    // In /dev/shm, or in dir when given (a huge-page tmpfs).
+    int create(const char *what, std::size_t capacity, std::uint32_t slots,
+               const char *dir = nullptr);
     // Opens another handle on the pool in this process.
     int open(mmpool **out, std::uint32_t read_mode);
     mmpool *writer() const {

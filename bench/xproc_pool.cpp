@@ -3,6 +3,7 @@
 // mmpool_read_acquire between frames. What each measures is in the table at
 // the top of mmpool_bench.cpp.
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -146,12 +147,12 @@ std::string send_loan(mmpool *w, std::size_t bytes) {
 // reader child, one per 60 fps tick; the latencies of all but the warm-up
 // frames (which fault the slots into both mappings) go to *lat, the sum of
 // frame.dropped the reader saw to *dropped.
-std::string paced_pool(Path path, std::size_t bytes, std::uint64_t period_ns, Samples *lat,
-                       std::uint64_t *dropped) {
+std::string paced_pool(Path path, std::size_t bytes, std::uint64_t period_ns, const char *dir,
+                       Samples *lat, std::uint64_t *dropped) {
     const unsigned frames = bench_frames(), total = kWarmFrames + frames;
     Pool pool;
     const bool loan = path == Path::loan || path == Path::spin_loan;
-    int rc = pool.create(loan ? "loan-latency" : "copy-latency", bytes, kSlots);
+    int rc = pool.create(loan ? "loan-latency" : "copy-latency", bytes, kSlots, dir);
     if (rc != 0) {
         return pool_error("mmpool_open (create)", rc);
     }
@@ -187,7 +188,7 @@ std::string paced_pool(Path path, std::size_t bytes, std::uint64_t period_ns, Sa
 }
 
 void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes,
-                    std::uint64_t period_ns = kFramePeriodNs) {
+                    std::uint64_t period_ns = kFramePeriodNs, const char *dir = nullptr) {
     for (auto _ : state) {
         std::optional<SpinPlacement> placement; // the spinning cases only
         if (spins(path) && !placement.emplace().ok()) {
@@ -196,7 +197,7 @@ void run_paced_pool(benchmark::State &state, Path path, std::size_t bytes,
         }
         Samples lat;
         std::uint64_t dropped = 0;
-        std::string err = paced_pool(path, bytes, period_ns, &lat, &dropped);
+        std::string err = paced_pool(path, bytes, period_ns, dir, &lat, &dropped);
         if (!err.empty()) {
             state.SkipWithError(err.c_str());
             break;
@@ -221,6 +222,35 @@ void BM_xproc_loan_copy_latency(benchmark::State &state) {
     run_paced_pool(state, Path::loan_copy, kFullHdBytes);
 }
 BENCHMARK(BM_xproc_loan_copy_latency)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The loan and copy paths with the pool on a tmpfs mounted with
+// huge=always, whose path bench/check puts in MMPOOL_BENCH_HUGE_DIR (it
+// mounts one in a private mount namespace when run as root).
+void run_on_huge_pages(benchmark::State &state, Path path) {
+    const char *dir = std::getenv("MMPOOL_BENCH_HUGE_DIR");
+    if (dir == nullptr || *dir == '\0') {
+        state.SkipWithError("no huge-page tmpfs: MMPOOL_BENCH_HUGE_DIR is not set "
+                            "(bench/check mounts one when run as root)");
+        return;
+    }
+    run_paced_pool(state, path, kFullHdBytes, kFramePeriodNs, dir);
+}
+
+void BM_xproc_loan_latency_huge(benchmark::State &state) {
+    run_on_huge_pages(state, Path::loan);
+}
+BENCHMARK(BM_xproc_loan_latency_huge)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_xproc_copy_latency_huge(benchmark::State &state) {
+    run_on_huge_pages(state, Path::copy);
+}
+BENCHMARK(BM_xproc_copy_latency_huge)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);

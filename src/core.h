@@ -59,9 +59,15 @@ typedef struct mmp__geometry {
     uint64_t file_size;
 } mmp__geometry;
 
-/* Computes the geometry of a pool; MMPOOL_EINVAL if out of range or if a
- * size would overflow. */
-int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count);
+/* Computes the geometry of a pool whose data offset and slot stride are
+ * rounded up to unit (MMP__PAGE or MMP__HUGE_PAGE); MMPOOL_EINVAL if out of
+ * range or if a size would overflow. */
+int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count, uint64_t unit);
+/* The unit a new pool at path gets: MMP__HUGE_PAGE on a file system that
+ * maps files with 2 MiB pages (always on hugetlbfs, which needs it; on a
+ * huge tmpfs only for frames of at least 2 MiB, as a smaller frame could
+ * not fill one), else MMP__PAGE. */
+uint64_t mmp__geometry_unit(const char *path, uint64_t capacity);
 /* Fills a zeroed header for a new pool. */
 void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format,
                       uint64_t created_ns);

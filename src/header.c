@@ -25,16 +25,16 @@ static uint64_t checksum(const void *bytes, size_t len) {
     return h;
 }
 
-int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count) {
+int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count, uint64_t unit) {
     if (capacity == 0 || count == 0 || count > MMPOOL_MAX_SLOTS) {
         return MMPOOL_EINVAL;
     }
     if (capacity > MMP__MAX_FILE_SIZE) {
         return MMPOOL_EINVAL;
     }
-    uint64_t stride = (capacity + MMP__PAGE - 1) / MMP__PAGE * MMP__PAGE;
+    uint64_t stride = (capacity + unit - 1) / unit * unit;
     uint64_t table = MMP__SLOTS_OFFSET + (uint64_t)count * sizeof(mmp__slot);
-    uint64_t data_offset = (table + MMP__PAGE - 1) / MMP__PAGE * MMP__PAGE;
+    uint64_t data_offset = (table + unit - 1) / unit * unit;
     /* count <= MMPOOL_MAX_SLOTS and stride <= 2^62, so this division-based
      * test is the whole overflow check. */
     if (stride > (MMP__MAX_FILE_SIZE - data_offset) / count) {
@@ -46,6 +46,15 @@ int mmp__geometry_make(mmp__geometry *g, uint64_t capacity, uint32_t count) {
     g->data_offset = data_offset;
     g->file_size = data_offset + stride * count;
     return 0;
+}
+
+uint64_t mmp__geometry_unit(const char *path, uint64_t capacity) {
+    bool required = false;
+    uint64_t huge = mmp__path_huge_page(path, &required);
+    if (huge != MMP__HUGE_PAGE) {
+        return MMP__PAGE;
+    }
+    return required || capacity >= MMP__HUGE_PAGE ? MMP__HUGE_PAGE : MMP__PAGE;
 }
 
 void mmp__header_init(mmp__header *h, const mmp__geometry *g, const char *format,
@@ -86,15 +95,22 @@ int mmp__header_check(const mmp__header *h, uint64_t file_size, mmp__geometry *g
     if (h->checksum != checksum(h, MMP__CHECKSUMMED)) {
         return MMPOOL_EFORMAT;
     }
-    /* Recompute the geometry from capacity and count alone and demand that
-     * the stored offsets agree: nothing stored is used to address memory. */
-    mmp__geometry want;
-    if (mmp__geometry_make(&want, h->slot_capacity, h->slot_count) != 0) {
+    if (h->handle_count != MMP__HANDLES || h->handles_offset != MMP__HANDLES_OFFSET ||
+        h->slots_offset != MMP__SLOTS_OFFSET) {
         return MMPOOL_EFORMAT;
     }
-    if (h->handle_count != MMP__HANDLES || h->handles_offset != MMP__HANDLES_OFFSET ||
-        h->slots_offset != MMP__SLOTS_OFFSET || h->slot_stride != want.stride ||
-        h->data_offset != want.data_offset || h->file_size != want.file_size) {
+    /* Recompute the geometry from capacity and count alone, in each of the
+     * two units, and demand that the stored offsets agree with one of them:
+     * nothing stored is used to address memory. */
+    mmp__geometry want;
+    const uint64_t units[] = {MMP__PAGE, MMP__HUGE_PAGE};
+    bool found = false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !found; i++) {
+        found = mmp__geometry_make(&want, h->slot_capacity, h->slot_count, units[i]) == 0 &&
+                h->slot_stride == want.stride && h->data_offset == want.data_offset &&
+                h->file_size == want.file_size;
+    }
+    if (!found) {
         return MMPOOL_EFORMAT;
     }
     /* Mapping past the end of the file would fault on first touch. */

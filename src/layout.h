@@ -19,7 +19,10 @@
 #define MMP__VERSION_MAJOR 2    /* another major is refused */
 #define MMP__VERSION_MINOR 1    /* a newer minor opens */
 #define MMP__BYTE_ORDER 0x01020304u
-#define MMP__PAGE 4096u        /* alignment of the slot table and data */
+#define MMP__PAGE 4096u /* alignment of the slot table and data */
+/* The other alignment unit of data_offset and slot_stride: the 2 MiB pages
+ * of a file system that maps files with them (since 2.1). */
+#define MMP__HUGE_PAGE (UINT64_C(2) << 20)
 #define MMP__HANDLES 32u       /* = MMPOOL_MAX_HANDLES */
 #define MMP__HEADER_SIZE 4096u /* header page: header + handle table */
 #define MMP__HANDLES_OFFSET 1024u

@@ -209,6 +209,16 @@ int mmp__event_wait(mmp__file *const files[], size_t count, int timeout_ms);
  */
 void mmp__copy_to_slot(void *dst, const void *src, size_t len);
 
+/*
+ * The page size, when larger than MMP__PAGE, that the file system holding
+ * path's directory (path: an absolute pool path) gives to shared mappings
+ * of its files: the huge page size of a tmpfs mounted with huge=always or
+ * huge=within_size (then *required is false), or the page size of a
+ * hugetlbfs, whose files must be sized and mapped in whole pages (then
+ * *required is true). 0 when its pages are MMP__PAGE or it cannot tell.
+ */
+uint64_t mmp__path_huge_page(const char *path, bool *required);
+
 /* Monotonic clock in ns, system-wide (comparable across processes). */
 uint64_t mmp__monotonic_ns(void);
 /* Wall clock in ns since the Unix epoch (display only). */

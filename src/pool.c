@@ -163,7 +163,8 @@ static int handle_new(mmpool **out, mmp__file *f, void *base, const mmp__geometr
  * success *f is open and *base mapped. */
 static int create_new(const char *path, const mmpool_options *o, mmp__file **f, void **base,
                       mmp__geometry *g) {
-    int rc = mmp__geometry_make(g, o->slot_capacity, o->slot_count);
+    int rc = mmp__geometry_make(g, o->slot_capacity, o->slot_count,
+                                mmp__geometry_unit(path, o->slot_capacity));
     if (rc != 0) {
         return rc;
     }
