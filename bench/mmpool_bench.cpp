@@ -113,6 +113,31 @@
 //       (fewer if MMPOOL_BENCH_FRAMES is smaller) after 3 unrecorded ones. Counters p50_us,
 //       p99_us, mean_us, min_us, max_us, frames; real_time is the p50.
 //
+// PEERS (bench/peers_*.cpp), each built only when CMake finds its Debian package (it prints
+// a status line per peer): the same Full-HD frame, paced and timed as the cases above,
+// through another library. bench/report compares them with mmpool (targets T11 to T14).
+//   BM_iceoryx_loan_latency/iterations:1/manual_time
+//       iceoryx 2.0 (C binding; libiceoryx-binding-c-dev, iceoryx): the case starts its own
+//       iox-roudi with one pool of 6 chunks of 6 MiB, and stops it (SIGTERM) when done.
+//       The publisher and the subscriber are two forked children (one iceoryx runtime per
+//       process, and per RouDi). Zero copy, as xproc_loan_latency: t0 before
+//       iox_pub_loan_chunk; only t0 and the frame's number are written, then published;
+//       stop when iox_sub_take_chunk has returned in the subscriber (asleep in a wait set,
+//       queue of 1, oldest dropped), which releases it. 6 more unrecorded warm-up frames,
+//       one per chunk.
+//   BM_iceoryx_sustained_fps/iterations:1/manual_time
+//       as xproc_sustained_fps: the publisher loans, copies the whole frame in and
+//       publishes, back to back; the subscriber takes the newest, copies it out, releases.
+//       Counters fps, written_fps, dropped (from the frame numbers), frames.
+//   BM_boost_mq_latency/iterations:1/manual_time
+//       Boost.Interprocess message_queue (libboost-dev) of 3 Full-HD messages, as
+//       xproc_copy_latency: t0 before timed_send (a copy in); stop when the child's
+//       timed_receive has copied it into a buffer. The name is removed once both have it.
+//   BM_zmq_ipc_latency/iterations:1/manual_time
+//       ZeroMQ (libzmq3-dev) PUSH to PULL over ipc:// in a new /tmp directory, default
+//       options but linger 0 and 5 s timeouts: t0 before zmq_send; stop when the child's
+//       zmq_recv has copied the frame into a buffer.
+//
 // The JSON context also has mmpool_version, mmpool_bench_frames and clock_overhead_ns.
 // Caveats of Google Benchmark 1.7.1: a counter that is 0 in every repetition (dropped,
 // missed) gets a _cv aggregate of 0/0, which its JSON writer prints as NaN (Python's json

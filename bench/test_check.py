@@ -19,6 +19,7 @@ CHECK = os.path.join(HERE, "check")
 REPORT = os.path.join(HERE, "report")
 SIZES = [64, 4096, 1048576, 6220800, 33554432]
 FULLHD = 6220800
+TIDS = ["T%d" % n for n in range(1, 15)]
 
 
 def row(name, run_type="aggregate", **fields):
@@ -32,7 +33,7 @@ def row(name, run_type="aggregate", **fields):
 
 
 def good_run():
-    """A run in which all ten targets pass, with some margin each."""
+    """A run in which all targets pass, with some margin each."""
     inproc = {"BM_memcpy_in": 1e6, "BM_try_write": 0.7e6, "BM_memcpy_out": 1e6,
               "BM_try_read": 1.05e6, "BM_loan_write": 500.0, "BM_loan_read": 500.0}
     rows = []
@@ -50,12 +51,16 @@ def good_run():
                "BM_wake_latency_64B": (20.0, 40.0), "BM_event_wake_latency_64B": (24.0, 50.0),
                "BM_spin_wake_latency_64B": (1.5, 5.0), "BM_shm_spin_ping": (0.6, 2.0),
                "BM_spin_loan_latency": (2.0, 6.0), "BM_spin_wake_latency_64B_1kHz": (1.5, 5.0),
-               "BM_shm_spin_ping_1kHz": (0.6, 2.0), "BM_spin_loan_latency_1kHz": (2.0, 6.0)}
+               "BM_shm_spin_ping_1kHz": (0.6, 2.0), "BM_spin_loan_latency_1kHz": (2.0, 6.0),
+               "BM_iceoryx_loan_latency": (15.0, 40.0), "BM_boost_mq_latency": (3000.0, 4000.0),
+               "BM_zmq_ipc_latency": (4000.0, 6000.0)}
     for case, (p50, p99) in latency.items():
         rows.append(row(case + "/iterations:1/repeats:5/real_time", p50_us=p50, p99_us=p99,
                         same_cpu=0.0))
     rows.append(row("BM_xproc_sustained_fps/iterations:1/repeats:5/real_time", fps=600.0,
                     written_fps=610.0, dropped=10.0))
+    rows.append(row("BM_iceoryx_sustained_fps/iterations:1/repeats:5/real_time", fps=500.0,
+                    written_fps=700.0, dropped=200.0))
     return {"context": {"host_name": "crafted", "num_cpus": 2, "mhz_per_cpu": 1000,
                         "date": "never", "mmpool_bench_frames": 100}, "benchmarks": rows}
 
@@ -117,8 +122,8 @@ class Judging(unittest.TestCase):
     def assert_fails(self, doc, failing, reason):
         rc, out, lines = self.judged(doc)
         self.assertEqual(rc, 1, out)
-        self.assertIn("%d of 10 targets pass" % (10 - len(failing)), out)
-        for tid in ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10"):
+        self.assertIn("%d of %d targets pass" % (len(TIDS) - len(failing), len(TIDS)), out)
+        for tid in TIDS:
             self.assertIn(tid, lines, out)
             text = "\n".join(lines[tid])
             if tid in failing:
@@ -130,11 +135,13 @@ class Judging(unittest.TestCase):
     def test_crafted_good_run_passes(self):
         rc, out, lines = self.judged(good_run())
         self.assertEqual(rc, 0, out)
-        self.assertIn("10 of 10 targets pass", out)
+        self.assertIn("%d of %d targets pass" % (len(TIDS), len(TIDS)), out)
         p = self.run_tool(REPORT, good_run())
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("| T7: ", p.stdout)
         self.assertIn("| T8: ", p.stdout)
+        self.assertIn("| T14: ", p.stdout)
+        self.assertIn("| BM_zmq_ipc_latency | peer: ", p.stdout)
 
     def test_spin_targets_judge_absolute_and_relative_limits(self):
         doc = good_run()
@@ -157,13 +164,30 @@ class Judging(unittest.TestCase):
 
     def test_errored_counter_case_fails(self):
         doc = errored(good_run(), "BM_xproc_sustained_fps/")
-        self.assert_fails(doc, {"T7"}, "reported an error")
+        self.assert_fails(doc, {"T7", "T12"}, "reported an error")
 
     def test_missing_case_fails_without_traceback(self):
         doc = good_run()
         for b in rows_of(doc, "BM_small_roundtrip/"):
             doc["benchmarks"].remove(b)
         self.assert_fails(doc, {"T3"}, "BM_small_roundtrip/bytes:64: not in this run")
+
+    def test_missing_peer_case_fails_its_target_without_traceback(self):
+        # A peer whose package is not installed is not built: its target fails, never passes.
+        doc = good_run()
+        for b in rows_of(doc, "BM_boost_mq_latency/"):
+            doc["benchmarks"].remove(b)
+        self.assert_fails(doc, {"T13"}, "BM_boost_mq_latency: not in this run")
+        p = self.run_tool(REPORT, doc)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("| BM_boost_mq_latency | peer: ", p.stdout)
+        self.assertIn("(not in this run)", p.stdout)
+
+    def test_slow_peer_comparisons_fail(self):
+        doc = good_run()
+        rows_of(doc, "BM_iceoryx_loan_latency/")[0]["p50_us"] = 9.0  # mmpool 10 us
+        rows_of(doc, "BM_zmq_ipc_latency/")[0]["p50_us"] = 2400.0  # mmpool 2000 us > 0.8 x
+        self.assert_fails(doc, {"T11", "T14"}, "x")
 
     def test_missing_counter_fails(self):
         doc = good_run()
@@ -192,7 +216,7 @@ class Judging(unittest.TestCase):
         rows_of(doc, "BM_loan_write/bytes:64/")[0]["real_time"] = float("nan")
         rc, out, _ = self.judged(doc)
         self.assertEqual(rc, 1, out)
-        self.assertIn("8 of 10 targets pass; failing: T1, T2", out)
+        self.assertIn("%d of %d targets pass; failing: T1, T2" % (len(TIDS) - 2, len(TIDS)), out)
 
     def test_report_refuses_tables_from_unusable_results(self):
         doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)
