@@ -43,6 +43,9 @@ static bool tmpfs_mount_is_huge(dev_t dev) {
     return huge;
 }
 
+/* Where /sys is not mounted (a chroot, some containers) the file is
+ * missing, and the common size is assumed: 2 MiB, the PMD size of x86-64
+ * and of arm64 with 4 KiB pages. */
 static uint64_t pmd_size(void) {
     FILE *f = fopen(MMP__PMD_SIZE_FILE, "re");
     unsigned long long size = 0;
@@ -51,8 +54,9 @@ static uint64_t pmd_size(void) {
             size = 0;
         }
         fclose(f);
+        return size;
     }
-    return size;
+    return UINT64_C(2) << 20;
 }
 
 uint64_t mmp__path_huge_page(const char *path, bool *required) {
