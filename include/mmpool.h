@@ -287,7 +287,8 @@ MMPOOL_API int mmpool_event_handle(mmpool *pool, intptr_t *out);
  * (timeout 0) or MMPOOL_ETIMEDOUT when none is ready; MMPOOL_ECANCELED after
  * mmpool_interrupt() on any of them (used up; with timeout 0 the interrupt
  * is neither seen nor used, as for every call); MMPOOL_ESTALE if one was
- * unlinked; MMPOOL_EINVAL for bad arguments (*ready untouched). Gives each
+ * unlinked; MMPOOL_EINVAL for bad arguments (*ready untouched); MMPOOL_ESYS if
+ * the system cannot give a handle its event or wait on them. Gives each
  * handle its event handle, as mmpool_event_handle() does. Like every call
  * on a handle, it must not overlap another call on one of these handles,
  * except mmpool_interrupt(); closing a handle that a running poll waits on

@@ -229,6 +229,9 @@ void mmp__slot_abort(mmpool *p, int64_t slot);
  * gets its seq. Sets *beyond_last if a published frame lies beyond
  * last_seq (which then needs catching up). */
 int64_t mmp__slot_pick(mmpool *p, uint64_t *seq, bool *beyond_last);
+/* Whether a slot a reader could pin holds a valid frame last_seq + 1: the
+ * one frame a repair of last_seq would make visible. */
+bool mmp__slot_next_published(mmpool *p);
 /* Pins slot if it still holds frame seq; false if a writer took it or it
  * changed since the pick. */
 bool mmp__slot_pin(mmpool *p, int64_t slot, uint64_t seq);

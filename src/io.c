@@ -54,7 +54,9 @@ static int sleep_once(mmpool *p, const budget *b, mmp__channel c, uint32_t seen)
  */
 static int spin(mmpool *p, const budget *b, int again, mmp__attempt attempt, void *ctx,
                 mmp__channel c) {
-    uint64_t until = mmp__monotonic_ns() + p->spin_ns;
+    uint64_t start = mmp__monotonic_ns();
+    /* Saturated: a spin_ns near 2^64 means "as long as the timeout". */
+    uint64_t until = p->spin_ns > UINT64_MAX - start ? UINT64_MAX : start + p->spin_ns;
     if (b->deadline != 0 && until > b->deadline) {
         until = b->deadline;
     }

@@ -31,9 +31,11 @@ int64_t mmp__slot_claim(mmpool *p) {
             break;
         }
         if (r == MMP__CLAIM_GAVE_BACK) {
-            /* The slot looked held for a moment: a writer may have given
-             * up on it meanwhile. */
-            mmp__notify_slot_freed(p);
+            /* The slot, holding the newest frame, looked held for a
+             * moment: a writer may have given up on it meanwhile, and a
+             * reader may have looked past the frame and gone to sleep or
+             * armed its event. Both are told. */
+            mmp__notify_all(p);
         }
     }
     return -1;
@@ -117,11 +119,16 @@ static void catch_up_last_seq(mmpool *p) {
         mmp__commit_lock_forget(p);
         return;
     }
-    mmp__last_seq_repair(p);
+    bool rose = mmp__last_seq_repair(p);
     mmp__commit_unlock(p);
-    /* Frame waiters, if last_seq rose; writers, which may have started
-     * waiting for the lock meanwhile. */
-    mmp__notify_all(p);
+    /* Frame waiters only if last_seq rose (else every reader that found
+     * nothing would wake all the others, over and over); writers, which
+     * may have started waiting for the lock meanwhile, in any case. */
+    if (rose) {
+        mmp__notify_all(p);
+    } else {
+        mmp__notify_slot_freed(p);
+    }
 }
 
 int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq) {
@@ -151,6 +158,10 @@ int64_t mmp__slot_pin_next(mmpool *p, uint64_t *seq) {
 bool mmp__slot_recover(mmpool *p) {
     uint32_t holders;
     bool freed = mmp__slot_mend(p, &holders);
+    if (freed) {
+        /* Mending may have uncovered a frame that damage hid from readers. */
+        mmp__notify_all(p);
+    }
     for (uint32_t i = 0; i < MMP__HANDLES; i++) {
         if ((holders & ((uint32_t)1 << i)) != 0) {
             freed |= mmp__reclaim_entry(p, i);
@@ -226,7 +237,22 @@ uint64_t mmp__spin_look(mmpool *p, mmp__channel c) {
 bool mmp__slot_unread(mmpool *p) {
     uint64_t seq;
     bool beyond_last = false;
-    return mmp__slot_pick(p, &seq, &beyond_last) >= 0 || beyond_last;
+    if (mmp__slot_pick(p, &seq, &beyond_last) >= 0) {
+        return true;
+    }
+    /* A frame beyond last_seq is readable only once a read can repair
+     * last_seq: when it is the next one (last_seq + 1, all a repair
+     * raises) and no live committer holds the lock (one that does will
+     * announce it itself; a stopped one must not make every reader's event
+     * fire for nothing, again and again). A value naming no live entry is
+     * damage or a dead owner, which the read clears. */
+    if (!beyond_last || !mmp__slot_next_published(p)) {
+        return false;
+    }
+    uint32_t owner = atomic_load_explicit(&p->hdr->commit_lock, memory_order_acquire);
+    uint32_t holder = mmp__lock_holder(owner);
+    return holder == 0 || holder > MMP__HANDLES ||
+           mmp__lock_test(p->file, mmp__entry_lock_byte(holder - 1)) != MMPOOL_EBUSY;
 }
 
 void mmp__event_rearm(mmpool *p) {

@@ -221,6 +221,17 @@ int64_t mmp__slot_pick(mmpool *p, uint64_t *pick_seq, bool *beyond_last) {
     return best;
 }
 
+bool mmp__slot_next_published(mmpool *p) {
+    uint64_t last = atomic_load_explicit(&p->hdr->last_seq, memory_order_acquire);
+    for (uint32_t i = 0; last != UINT64_MAX && i < p->count; i++) {
+        uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
+        if (pinnable(state) && mmp__slot_valid(&p->slots[i], last + 1, p->capacity)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Sets our pin bit unless a writer holds the slot. */
 static bool pin(mmpool *p, int64_t slot) {
     _Atomic uint64_t *word = &p->slots[slot].state;

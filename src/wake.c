@@ -61,7 +61,9 @@ static void signal_events(mmp__file *f, mmp__header *hdr) {
     if (atomic_load_explicit(&hdr->event_waiters, memory_order_relaxed) == 0) {
         return;
     }
-    uint32_t armed = atomic_exchange_explicit(&hdr->event_waiters, 0, memory_order_relaxed);
+    /* acquire: pairs with the arming handle's release, so its event_key,
+     * stored before its bit, is the one loaded below. */
+    uint32_t armed = atomic_exchange_explicit(&hdr->event_waiters, 0, memory_order_acquire);
     for (uint32_t i = 0; armed != 0 && i < MMP__HANDLES; i++) {
         if ((armed & ((uint32_t)1 << i)) != 0) {
             uint64_t key = atomic_load_explicit(&entry_of(hdr, i)->event_key, memory_order_relaxed);
@@ -88,6 +90,9 @@ void mmp__wake_everyone(mmp__file *f, mmp__header *hdr) {
     atomic_fetch_add(&hdr->slot_word, 1);
     mmp__wake_all(f, &hdr->frame_word, UINT32_MAX);
     mmp__wake_all(f, &hdr->slot_word, UINT32_MAX);
+    /* As before every load of a waiter mask (mmp__wake_waiters): orders the
+     * caller's flag before our look at event_waiters. */
+    atomic_thread_fence(memory_order_seq_cst);
     signal_events(f, hdr);
 }
 
@@ -111,8 +116,8 @@ int mmp__event_attach(mmpool *p) {
     uint64_t key;
     int rc = mmp__event_open(p->file, &key);
     if (rc == 0) {
-        /* Published to wakers by the fence in mmp__event_arm, before our
-         * bit can be seen. */
+        /* Published to wakers by the release of our bit in
+         * mmp__event_arm, which comes later. */
         atomic_store_explicit(&p->entry->event_key, key, memory_order_relaxed);
     }
     return rc;
@@ -120,7 +125,8 @@ int mmp__event_attach(mmpool *p) {
 
 void mmp__event_arm(mmpool *p) {
     mmp__event_clear(p->file);
-    atomic_fetch_or_explicit(&p->hdr->event_waiters, (uint32_t)1 << p->index, memory_order_relaxed);
+    /* release: a waker that sees the bit sees our event_key too. */
+    atomic_fetch_or_explicit(&p->hdr->event_waiters, (uint32_t)1 << p->index, memory_order_release);
     /* Like a waiter's: orders the bit before the caller's look for a
      * frame; a committer fences between publishing and loading the mask,
      * so either it signals us or we see its frame. */

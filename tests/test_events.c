@@ -22,7 +22,11 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #else
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -44,6 +48,9 @@ enum {
 
 #define MS_NS UINT64_C(1000000)
 #define OFF_EVENT_WAITERS 336 /* docs/format.md, header */
+#define OFF_LAST_SEQ 256
+#define OFF_ENTRIES 1024 /* entry i at 1024 + 64 i */
+#define OFF_EVENT_KEY 40 /* in an entry */
 
 /* ---- helpers ---- */
 
@@ -103,6 +110,15 @@ static uint32_t event_waiters(const char *path) {
     assert_int_equal(fread(&v, sizeof v, 1, f), 1);
     fclose(f);
     return v;
+}
+
+/* Overwrites the header's last_seq in the file, as a damaging process can. */
+static void set_last_seq(const char *path, uint64_t v) {
+    FILE *f = mmpt_fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, OFF_LAST_SEQ, SEEK_SET), 0);
+    assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
+    fclose(f);
 }
 
 /* ---- child roles ---- */
@@ -308,8 +324,11 @@ static void test_event_handle_belongs_to_the_parent_after_fork(void **state) {
     if (pid == 0) {
         intptr_t hc;
         uint64_t ready;
+        /* The child does not hold the parent's event socket: the fork
+         * handler closed its copy, so the child cannot drain it. */
         int ok = mmpool_event_handle(p, &hc) == MMPOOL_EINVAL &&
-                 mmpool_poll(&p, 1, 0, &ready) == MMPOOL_EINVAL;
+                 mmpool_poll(&p, 1, 0, &ready) == MMPOOL_EINVAL && fcntl((int)h, F_GETFD) == -1 &&
+                 errno == EBADF;
         mmpool_close(p);
         _exit(ok ? 0 : 1);
     }
@@ -344,6 +363,115 @@ static void test_killed_event_waiter_costs_writers_one_signal(void **state) {
     assert_int_equal(event_waiters(fx->path), 0);
     mmpool_close(w);
 }
+
+static void test_frames_beyond_a_lowered_last_seq_do_not_keep_a_poll_busy(void **state) {
+    fixture *fx = *state;
+    mmpool *w = create(fx->path, 2, MMPOOL_READ_LATEST);
+    mmpool *r = create(fx->path, 2, MMPOOL_READ_LATEST);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(mmpool_try_write(w, "f", 1), MMPOOL_OK);
+    }
+    /* The slots hold seqs 5 and 6; last_seq damaged down to 3. A read can
+     * repair last_seq only to 4, which no slot holds: nothing is readable,
+     * and the poll must sleep, not report the two frames ready for ever. */
+    set_last_seq(fx->path, 3);
+    uint64_t ready = 0;
+    uint64_t t0 = now_ms();
+    assert_int_equal(mmpool_poll(&r, 1, 300, &ready), MMPOOL_ETIMEDOUT);
+    assert_true(now_ms() - t0 >= 300);
+    char buf[64];
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, NULL), MMPOOL_EAGAIN);
+    /* The next commit is seq 4 and readable as usual. */
+    assert_int_equal(mmpool_try_write(w, "g", 1), MMPOOL_OK);
+    assert_int_equal(mmpool_poll(&r, 1, GIVE_UP_MS, &ready), MMPOOL_OK);
+    mmpool_frame info;
+    assert_int_equal(mmpool_try_read(r, buf, sizeof buf, &info), MMPOOL_OK);
+    assert_int_equal(info.seq, 4);
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
+#ifndef _WIN32
+/* A socket bound to the abstract name an event with key has, which never
+ * reads what it gets. */
+static int bind_event_name(uint64_t key) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "mmpool-ev-%016llx",
+                     (unsigned long long)key);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, len), 0);
+    return fd;
+}
+
+static void put_u64(const char *path, long off, uint64_t v) {
+    FILE *f = mmpt_fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
+    fclose(f);
+}
+
+static void or_event_waiters(const char *path, uint32_t bits) {
+    uint32_t v = event_waiters(path) | bits;
+    FILE *f = mmpt_fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, OFF_EVENT_WAITERS, SEEK_SET), 0);
+    assert_int_equal(fwrite(&v, sizeof v, 1, f), 1);
+    fclose(f);
+}
+
+enum { HOSTILE_READER = 30, HOSTILE_ROUNDS = 16 };
+
+static void test_receivers_that_never_read_cannot_silence_a_writer(void **state) {
+    fixture *fx = *state;
+    /* The reader takes the last entry but one (signals go out in entry
+     * order, so the hostile ones before it are sent first). */
+    mmpool *w = create(fx->path, 2, MMPOOL_READ_LATEST); /* entry 0 */
+    mmpool *fill[MMPOOL_MAX_HANDLES];
+    for (int i = 1; i < HOSTILE_READER; i++) {
+        fill[i] = create(fx->path, 2, MMPOOL_READ_LATEST);
+    }
+    mmpool *r = create(fx->path, 2, MMPOOL_READ_LATEST); /* entry HOSTILE_READER */
+    for (int i = 1; i < HOSTILE_READER; i++) {
+        mmpool_close(fill[i]);
+    }
+    intptr_t h;
+    char buf[64];
+    assert_int_equal(mmpool_event_handle(r, &h), MMPOOL_OK);
+    /* A process with write access names, in the free entries, sockets of
+     * its own that never read, and arms them before every commit: each
+     * datagram the writer sends them stays charged to the writer's socket. */
+    int fds[MMPOOL_MAX_HANDLES];
+    uint32_t bits = 0;
+    for (int i = 1; i < MMPOOL_MAX_HANDLES; i++) {
+        if (i == HOSTILE_READER) {
+            continue;
+        }
+        uint64_t key = UINT64_C(0x6d6d706f6f6c0000) + (uint64_t)i + ((uint64_t)getpid() << 8);
+        fds[i] = bind_event_name(key);
+        put_u64(fx->path, OFF_ENTRIES + 64L * i + OFF_EVENT_KEY, key);
+        bits |= (uint32_t)1 << i;
+    }
+    for (int round = 0; round < HOSTILE_ROUNDS; round++) {
+        while (mmpool_try_read(r, buf, sizeof buf, NULL) == MMPOOL_OK) {
+        }
+        or_event_waiters(fx->path, bits);
+        assert_int_equal(mmpool_try_write(w, "x", 1), MMPOOL_OK);
+        if (!ready_within(h, GIVE_UP_MS)) {
+            fail_msg("round %d: the real reader's event was not signaled", round);
+        }
+    }
+    for (int i = 1; i < MMPOOL_MAX_HANDLES; i++) {
+        if (i != HOSTILE_READER) {
+            close(fds[i]);
+        }
+    }
+    mmpool_close(r);
+    mmpool_close(w);
+}
+#endif
 
 /* ---- poll ---- */
 
@@ -532,6 +660,10 @@ int main(int argc, char **argv) {
         T(test_event_handle_belongs_to_the_parent_after_fork),
 #endif
         T(test_killed_event_waiter_costs_writers_one_signal),
+        T(test_frames_beyond_a_lowered_last_seq_do_not_keep_a_poll_busy),
+#ifndef _WIN32
+        T(test_receivers_that_never_read_cannot_silence_a_writer),
+#endif
         T(test_poll_reports_each_ready_pool),
         T(test_poll_rejects_bad_arguments),
         T(test_interrupt_ends_a_poll_at_once),

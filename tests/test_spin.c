@@ -195,7 +195,7 @@ static void test_spin_stops_after_spin_ns_and_sleeps(void **state) {
     assert_int_equal(busy.rc, MMPOOL_ETIMEDOUT);
     printf("spin: 300 ms spin in a 300 ms wait used %llu ms of CPU\n",
            (unsigned long long)busy.cpu_ms);
-    assert_true(busy.cpu_ms >= 50); /* at least a sixth, on a busy machine */
+    assert_true(busy.cpu_ms >= 20); /* a sleeping wait uses ~0 */
     mmpool_close(r);
 }
 

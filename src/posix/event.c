@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -109,14 +110,26 @@ intptr_t mmp__event_handle(mmp__file *f) {
 
 /* ---- signaling ---- */
 
-static void send_to(int fd, uint64_t key) {
+/* False only when the sender itself had no room (EAGAIN, ENOBUFS).
+ * ECONNREFUSED and ENOENT (nobody has the name: its process is gone) leave
+ * nothing to do. */
+static bool send_to(int fd, uint64_t key) {
     struct sockaddr_un a;
     socklen_t len = event_name(&a, key);
     const char byte = 1;
-    /* EAGAIN (the queue is full: it is readable anyway), ECONNREFUSED and
-     * ENOENT (nobody has the name: its process is gone) all leave nothing
-     * to do. */
-    (void)sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&a, len);
+    if (sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&a, len) == 1) {
+        return true;
+    }
+    return errno != EAGAIN && errno != ENOBUFS;
+}
+
+/* Sends from a socket of its own, made for this one datagram. */
+static void send_once(uint64_t key) {
+    int fd = dgram_socket();
+    if (fd >= 0) {
+        send_to(fd, key);
+        close(fd);
+    }
 }
 
 void mmp__event_signal(mmp__file *f, uint64_t key) {
@@ -138,14 +151,22 @@ void mmp__event_signal(mmp__file *f, uint64_t key) {
             return; /* no socket now: the waiter's next look finds the frame */
         }
     }
-    send_to(fd, key);
+    /* A datagram's memory is charged to its sender until it is read: a
+     * process with write access to the pool could name sockets of its own
+     * that never read, until our sender has no room left and every signal
+     * fails. Then this one goes from a fresh socket (closed at once, so a
+     * shared descriptor is never swapped under another thread). */
+    if (!send_to(fd, key)) {
+        send_once(key);
+    }
 }
 
 void mmp__event_signal_self(mmp__file *f) {
     int fd = atomic_load(&f->event_fd);
     if (fd >= 0) {
-        /* event_key was written before event_fd was published (seq_cst). */
-        send_to(fd, f->event_key);
+        /* event_key was written before event_fd was published (seq_cst).
+         * Our own queue full means we are signaled already. */
+        (void)send_to(fd, f->event_key);
     }
 }
 
