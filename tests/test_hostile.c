@@ -155,6 +155,41 @@ static void test_geometry_overflowing_64_bits_is_refused(void **state) {
     }
 }
 
+/* The geometry's other unit (docs/format.md, "Geometry"): 2 MiB, as a
+ * creator on a huge-page file system writes it. A header consistent in
+ * that unit opens anywhere; one that mixes the units is refused. */
+static void test_huge_page_geometry_opens_and_mixed_units_are_refused(void **state) {
+    fixture *fx = *state;
+    const uint64_t huge = UINT64_C(2) << 20;
+    const uint64_t cap = UINT64_C(3) << 20; /* 3 MiB: stride 4 MiB in 2 MiB units */
+    const uint32_t count = 2;
+    const size_t len = (size_t)(huge + count * 2 * huge); /* data_offset 2 MiB */
+    unsigned char *img = hs_build_image(cap, count, len, "huge");
+    hs_put(img, OFF_SLOT_STRIDE, 2 * huge, 8);
+    hs_put(img, OFF_DATA_OFFSET, huge, 8);
+    hs_put(img, OFF_FILE_SIZE, len, 8);
+    hs_fix_checksum(img);
+    hs_expect_opens(fx->path, img, len);
+    mmpool_info info;
+    assert_int_equal(mmpool_inspect(fx->path, &info, NULL, 0, NULL, 0), MMPOOL_OK);
+    assert_int_equal(info.slot_stride, 2 * huge);
+    const struct {
+        const char *what;
+        uint64_t stride, data_offset;
+    } mixed[] = {
+        {"2 MiB stride, 4 KiB data_offset", 2 * huge, 8192},
+        {"4 KiB stride, 2 MiB data_offset", cap, huge},
+    };
+    for (size_t i = 0; i < sizeof mixed / sizeof mixed[0]; i++) {
+        hs_put(img, OFF_SLOT_STRIDE, mixed[i].stride, 8);
+        hs_put(img, OFF_DATA_OFFSET, mixed[i].data_offset, 8);
+        hs_put(img, OFF_FILE_SIZE, mixed[i].data_offset + count * mixed[i].stride, 8);
+        hs_fix_checksum(img);
+        hs_expect_refused(fx->path, mixed[i].what, img, len);
+    }
+    free(img);
+}
+
 static void test_stored_offsets_must_match_recomputed_geometry(void **state) {
     fixture *fx = *state;
     /* capacity 64, N = 2: stride 4096, data_offset 8192, file_size 16384;
@@ -978,6 +1013,7 @@ int main(int argc, char **argv) {
         T(test_truncated_pool_is_refused_at_every_size),
         T(test_geometry_overflowing_64_bits_is_refused),
         T(test_stored_offsets_must_match_recomputed_geometry),
+        T(test_huge_page_geometry_opens_and_mixed_units_are_refused),
         T(test_other_byte_order_is_refused),
         T(test_format_without_nul_is_refused),
         T(test_capacity_and_count_out_of_limits_are_refused),
