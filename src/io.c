@@ -62,13 +62,13 @@ static int spin(mmpool *p, const budget *b, int again, mmp__attempt attempt, voi
     }
     uint64_t seen = mmp__spin_look(p, c);
     for (;;) {
-        uint64_t now = seen;
-        for (unsigned i = 0; i < MMP__SPIN_LOOKS && now == seen; i++) {
+        uint64_t look = seen;
+        for (unsigned i = 0; i < MMP__SPIN_LOOKS && look == seen; i++) {
             mmp__cpu_pause();
-            now = mmp__spin_look(p, c);
+            look = mmp__spin_look(p, c);
         }
-        if (now != seen) {
-            seen = now;
+        if (look != seen) {
+            seen = look;
             int rc = attempt(p, ctx);
             if (rc != again) {
                 return rc;
