@@ -332,7 +332,10 @@ for p in "${all_packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status} ${Version}' "$p")" = "install ok installed $deb_version" ] ||
     die "$p is not installed at $deb_version"
 done
-ldconfig -p | grep -q "libmmpool.so.$major " || die "ldconfig does not know libmmpool.so.$major"
+# grep -c, not -q: -q stops reading at the first match, and under pipefail
+# the writer's SIGPIPE would fail the pipeline (more likely the longer the
+# list of libraries after ours).
+ldconfig -p | grep -c "libmmpool.so.$major " >/dev/null || die "ldconfig does not know libmmpool.so.$major"
 gac=/usr/lib/mono/gac/Mmpool.Net
 for f in Mmpool.Net.dll Mmpool.Net.dll.config; do
   compgen -G "$gac/*/$f" >/dev/null || die "libmmpool-cil did not register $f in the GAC ($gac)"
@@ -346,7 +349,7 @@ needs_lib "$app" "/usr/$libdir"
 run_app "$app" deb-find_package
 
 app=$(cmake_app deb-static "$static_src")
-if readelf -d "$app" | grep -q "libmmpool"; then
+if readelf -d "$app" | grep -c "libmmpool" >/dev/null; then
   die "deb-static: $app needs a shared libmmpool"
 fi
 run_app "$app" deb-static
@@ -432,7 +435,7 @@ done
 for d in "/usr/$csdir" "$gac" "/usr/$pydir/mmpool"; do
   [ ! -e "$d" ] || die "$d is left after the purge: $(find "$d" | head)"
 done
-if ldconfig -p | grep -q "libmmpool.so.$major "; then
+if ldconfig -p | grep -c "libmmpool.so.$major " >/dev/null; then
   die "ldconfig still lists libmmpool.so.$major after the purge"
 fi
 for p in "${all_packages[@]}"; do
