@@ -85,6 +85,12 @@
 //   BM_event_wake_latency_64B/iterations:1/manual_time
 //       as wake_latency_64B, but the reader waits as an event loop does: poll() on its
 //       mmpool_event_handle descriptor, then mmpool_try_read until a frame comes.
+//   BM_eventfd_wake_latency, BM_epoll_eventfd_wake_latency, BM_dgram_wake_latency
+//       (bench/xproc_pollable.cpp) floors of the event path, without mmpool, paced and
+//       timed like futex_wake_latency below: the child poll()s an eventfd, an epoll set
+//       holding that eventfd (an event handle once the writer has its direct line), or a
+//       datagram socket bound in the abstract namespace (a signal by name); the waker
+//       stores t0 and writes 8 bytes to the eventfd or sends one byte to the name.
 //   BM_futex_wake_latency/iterations:1/manual_time
 //       the floor, without mmpool: the waker stores t0 in a shared word, bumps a futex word
 //       on a MAP_SHARED page and calls FUTEX_WAKE (not private); stop when the sleeper's

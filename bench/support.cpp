@@ -502,4 +502,16 @@ void report_latency(benchmark::State &state, Samples s) {
     state.SetIterationTime(p50 / 1e9);
 }
 
+bool finish_child_case(benchmark::State &state, Child &child, std::string err) {
+    if (err.empty()) {
+        err = child.finish(kWaitMs);
+    }
+    if (!err.empty()) {
+        state.SkipWithError(err.c_str());
+        return false;
+    }
+    report_latency(state, child.samples());
+    return true;
+}
+
 } // namespace mmbench

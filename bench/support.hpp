@@ -223,6 +223,12 @@ std::string paced(unsigned total, Child &child, const std::function<std::string(
 // the iteration's manual time to the p50.
 void report_latency(benchmark::State &state, Samples s);
 
+// Ends one iteration of a case that fed a child: unless err already says
+// the run failed, waits for the child to finish; then reports its samples
+// (report_latency) or the error (SkipWithError). False if the case failed:
+// the caller leaves its loop.
+bool finish_child_case(benchmark::State &state, Child &child, std::string err);
+
 } // namespace mmbench
 
 #endif // MMPOOL_BENCH_SUPPORT_HPP

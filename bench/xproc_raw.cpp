@@ -71,14 +71,9 @@ void BM_futex_wake_latency(benchmark::State &state) {
                 return std::string();
             });
         }
-        if (err.empty()) {
-            err = child.finish(kWaitMs);
-        }
-        if (!err.empty()) {
-            state.SkipWithError(err.c_str());
+        if (!finish_child_case(state, child, err)) {
             break;
         }
-        report_latency(state, child.samples());
     }
 }
 BENCHMARK(BM_futex_wake_latency)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
@@ -134,14 +129,9 @@ void shm_spin_ping(benchmark::State &state, std::uint64_t period_ns) {
                 },
                 period_ns);
         }
-        if (err.empty()) {
-            err = child.finish(kWaitMs);
-        }
-        if (!err.empty()) {
-            state.SkipWithError(err.c_str());
+        if (!finish_child_case(state, child, err)) {
             break;
         }
-        report_latency(state, child.samples());
     }
 }
 void BM_shm_spin_ping(benchmark::State &state) {
@@ -323,14 +313,9 @@ void run_stream(benchmark::State &state, Stream kind) {
         if (err.empty()) {
             err = paced(total, child, [&](unsigned) { return send_frame(wr.fd, src, bytes); });
         }
-        if (err.empty()) {
-            err = child.finish(kWaitMs);
-        }
-        if (!err.empty()) {
-            state.SkipWithError(err.c_str());
+        if (!finish_child_case(state, child, err)) {
             break;
         }
-        report_latency(state, child.samples());
         state.counters["buffer_bytes"] = buffer_bytes;
     }
     state.SetLabel(size_label(bytes));

@@ -272,8 +272,9 @@ MMPOOL_API int mmpool_interrupt(mmpool *pool);
  * again).
  *
  * Cost: writers pay nothing until some handle of the pool asks for an
- * event; then one system call per commit per armed handle. Linux: a
- * datagram socket in the abstract namespace, so a writer in another
+ * event; then one system call per commit per armed handle. Linux: an
+ * epoll descriptor over a datagram socket in the abstract namespace and an
+ * eventfd that writers of the same user are handed, so a writer in another
  * network namespace cannot signal it (mmpool_poll() still looks every
  * 100 ms). docs/design.md "Event handles" tells how and why.
  */

@@ -170,8 +170,9 @@ void mmp__wake_all(mmp__file *f, _Atomic uint32_t *word, uint32_t entries);
  * Event handles: a kernel object per handle that an event loop can wait on
  * and that any process mapping the pool can signal, knowing only its key.
  * POSIX: a datagram socket bound to "mmpool-ev-KEY" in Linux's abstract
- * namespace (no file; gone with the process), readable while a signal is
- * queued. Windows: a manual-reset named event Local\mmpool-ev-KEY.
+ * namespace (no file; gone with the process) and an eventfd, polled
+ * through an epoll set, readable while a signal is queued or counted.
+ * Windows: a manual-reset named event Local\mmpool-ev-KEY.
  *
  * mmp__event_open gives f its event, unsignaled, under a new random
  * non-zero key no other event uses, and sets *key; idempotent (the same
@@ -182,11 +183,16 @@ int mmp__event_open(mmp__file *f, uint64_t *key);
 /* The pollable descriptor (POSIX fd) or waitable HANDLE of f's event, -1
  * if it has none. Owned by f: mmp__file_close closes it. */
 intptr_t mmp__event_handle(mmp__file *f);
-/* Signals the event named key, in any process. Best effort, never blocks:
- * an event that is gone (its process died) or already full of signals is
- * no error, so nothing is returned. Uses a sender f owns, made on first
- * use. Safe from any thread. */
-void mmp__event_signal(mmp__file *f, uint64_t key);
+/* Entries whose events a file may keep direct lines to: index < this. */
+#define MMP__EVENT_LINES 32
+/* Signals the event named key, published in entry index, in any process.
+ * Best effort, never blocks: an event that is gone (its process died) or
+ * already full of signals is no error, so nothing is returned. Uses a
+ * sender f owns, made on first use. direct: the caller is the thread that
+ * owns f, so f's direct lines may be used and asked for (POSIX: a
+ * same-user event's eventfd, see event_line.c); otherwise (any thread)
+ * the signal goes by name. */
+void mmp__event_signal(mmp__file *f, uint32_t index, uint64_t key, bool direct);
 /* Signals f's own event, if it has one. Safe from any thread. */
 void mmp__event_signal_self(mmp__file *f);
 /* Unsignals f's own event (drains what is queued). A signal that arrives

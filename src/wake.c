@@ -11,6 +11,8 @@
  */
 #include "core.h"
 
+_Static_assert(MMP__HANDLES <= MMP__EVENT_LINES, "every entry can have a direct line");
+
 /* Longest single sleep: waiters look again at least this often, so a holder
  * that died without waking anyone cannot leave them asleep for long. */
 #define MMP__WAIT_SLICE_MS 100
@@ -57,7 +59,7 @@ static mmp__entry *entry_of(mmp__header *hdr, uint32_t index) {
  * exchange makes each arming cost one signal, whoever sends it. A key is a
  * value from shared memory: a wrong one only signals some other event (a
  * spurious readiness there), or nothing. */
-static void signal_events(mmp__file *f, mmp__header *hdr) {
+static void signal_events(mmp__file *f, mmp__header *hdr, bool direct) {
     if (atomic_load_explicit(&hdr->event_waiters, memory_order_relaxed) == 0) {
         return;
     }
@@ -68,7 +70,7 @@ static void signal_events(mmp__file *f, mmp__header *hdr) {
         if ((armed & ((uint32_t)1 << i)) != 0) {
             uint64_t key = atomic_load_explicit(&entry_of(hdr, i)->event_key, memory_order_relaxed);
             if (key != 0) {
-                mmp__event_signal(f, key);
+                mmp__event_signal(f, i, key, direct);
             }
         }
     }
@@ -76,7 +78,8 @@ static void signal_events(mmp__file *f, mmp__header *hdr) {
 
 uint32_t mmp__wake_waiters(mmpool *p) {
     atomic_thread_fence(memory_order_seq_cst);
-    signal_events(p->file, p->hdr);
+    /* From the handle's own thread: direct lines allowed. */
+    signal_events(p->file, p->hdr, true);
     uint32_t due = wake(p, MMP__FRAMES);
     return due | wake(p, MMP__SLOTS);
 }
@@ -93,7 +96,8 @@ void mmp__wake_everyone(mmp__file *f, mmp__header *hdr) {
     /* As before every load of a waiter mask (mmp__wake_waiters): orders the
      * caller's flag before our look at event_waiters. */
     atomic_thread_fence(memory_order_seq_cst);
-    signal_events(f, hdr);
+    /* Any thread (mmpool_interrupt): by name. */
+    signal_events(f, hdr, false);
 }
 
 void mmp__wait_register(mmpool *p, mmp__channel c) {

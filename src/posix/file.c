@@ -25,6 +25,10 @@ int mmp__open_tracked(mmp__file **out, const char *path, int flags, mode_t mode)
         f->fd = fd;
         atomic_init(&f->event_fd, -1);
         atomic_init(&f->send_fd, -1);
+        f->event_sock = f->event_line = f->mailbox_fd = -1;
+        for (size_t i = 0; i < MMP__EVENT_LINES; i++) {
+            f->lines[i].fd = -1;
+        }
         mmp__files_add(f);
     }
     mmp__files_unlock();

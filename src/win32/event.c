@@ -74,8 +74,11 @@ intptr_t mmp__event_handle(mmp__file *f) {
 
 /* ---- signaling ---- */
 
-void mmp__event_signal(mmp__file *f, uint64_t key) {
+void mmp__event_signal(mmp__file *f, uint32_t index, uint64_t key, bool direct) {
+    /* Setting a named event wakes its waiter at once: no direct lines. */
     (void)f;
+    (void)index;
+    (void)direct;
     wchar_t name[48];
     event_name(name, sizeof name / sizeof name[0], key);
     /* A missing event (its owner died) is nothing to signal. */
