@@ -110,6 +110,11 @@
 //       6.67 ms (2 s by default); the child reads in LATEST mode with mmpool_read (copy
 //       out). Counters: fps (frames the reader received per second), written_fps,
 //       dropped (frames the reader never saw: the sum of frame.dropped), frames (received).
+//   BM_try_write_paced_FullHD, BM_try_write_paced_64B_1kHz
+//       (bench/paced.cpp) mmpool_try_write alone into a pool of 3 slots with no reader,
+//       Full-HD one per 16.67 ms tick or 64 B one per ms, timed around the call: the
+//       writer's part of the copy path's and the spinning reader's latency. Counters as
+//       the memcpy_paced cases below.
 //   BM_memcpy_paced_in/iterations:1/manual_time
 //   BM_memcpy_paced_out/iterations:1/manual_time
 //       (bench/paced.cpp, one process) the Full-HD memcpy of BM_memcpy_in / BM_memcpy_out
