@@ -3,8 +3,11 @@
  * with huge=always gives a pool of large frames a data offset and a slot
  * stride in whole 2 MiB pages, so each frame sits on whole huge pages, and
  * the kernel maps them so. Small frames, and pools elsewhere, keep the
- * 4 KiB unit. The huge tmpfs is mounted by the test, which needs root;
- * whether it ran or why not is printed as a "huge pages:" line.
+ * 4 KiB unit. On hugetlbfs every pool has the 2 MiB unit. The file
+ * systems are mounted by the tests, which need root (hugetlbfs also a few
+ * free huge pages, which the test reserves through vm.nr_hugepages and
+ * gives back); whether each ran or why not is printed as a "huge pages:"
+ * line.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +160,113 @@ static void test_large_frames_on_a_huge_tmpfs_sit_on_whole_huge_pages(void **sta
     assert_int_equal(small_stride, 4096);    /* a small frame cannot fill one */
     assert_true(kb >= (long)(HUGE_PAGE / 1024));
 }
+
+/* vm.nr_hugepages before the hugetlbfs test raised it; -1 if untouched. */
+static long pages_before = -1;
+
+static long read_long(const char *path) {
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &v) != 1) {
+            v = -1;
+        }
+        fclose(f);
+    }
+    return v;
+}
+
+static bool write_long(const char *path, long v) {
+    FILE *f = fopen(path, "w");
+    bool ok = f != NULL && fprintf(f, "%ld\n", v) > 0;
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+static int give_back_hugetlbfs(void **state) {
+    unmount_huge(state);
+    if (pages_before >= 0) {
+        write_long("/proc/sys/vm/nr_hugepages", pages_before);
+        pages_before = -1;
+    }
+    return 0;
+}
+
+/* The 2 MiB pages the kernel has free for hugetlbfs, from /proc/meminfo. */
+static long free_huge_pages(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    long n = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "HugePages_Free: %ld", &n) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+/* Lines of /proc/self/maps that name a file under dir. */
+static int mappings_under(const char *dir) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        n += strstr(line, dir) != NULL;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Two pools of 3 slots: Full-HD (the header's 2 MiB and 3 x 6 MiB) and
+ * 64 B (2 MiB and 3 x 2 MiB), with room to spare. */
+enum { HUGETLB_PAGES = 24 };
+
+static void test_every_pool_on_hugetlbfs_sits_on_whole_huge_pages(void **state) {
+    (void)state;
+    if (geteuid() != 0) {
+        printf("huge pages: hugetlbfs skipped (not root: mounting it needs root)\n");
+        skip();
+    }
+    long before = read_long("/proc/sys/vm/nr_hugepages");
+    if (before < 0 || !write_long("/proc/sys/vm/nr_hugepages", before + HUGETLB_PAGES) ||
+        (pages_before = before, free_huge_pages() < HUGETLB_PAGES)) {
+        printf("huge pages: hugetlbfs skipped (cannot reserve %d huge pages here)\n",
+               HUGETLB_PAGES);
+        give_back_hugetlbfs(state);
+        skip();
+    }
+    char dir[64] = "/tmp/mmpool-test-hugetlbfs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    if (mount("mmpool-test", dir, "hugetlbfs", 0, "pagesize=2M") != 0) {
+        printf("huge pages: hugetlbfs skipped (cannot mount it here: %s)\n", strerror(errno));
+        rmdir(dir);
+        give_back_hugetlbfs(state);
+        skip();
+    }
+    snprintf(mounted, sizeof mounted, "%s", dir);
+    char big[128];
+    char small[128];
+    snprintf(big, sizeof big, "%s/big", dir);
+    snprintf(small, sizeof small, "%s/small", dir);
+    long free0 = free_huge_pages();
+    uint64_t stride = make_and_use(big, FULL_HD);
+    uint64_t small_stride = make_and_use(small, 64);
+    long used = free0 - free_huge_pages();
+    printf("huge pages: hugetlbfs Full-HD stride %llu, 64 B stride %llu, %ld huge pages in "
+           "use\n",
+           (unsigned long long)stride, (unsigned long long)small_stride, used);
+    assert_int_equal(stride, 3 * HUGE_PAGE);
+    assert_int_equal(small_stride, HUGE_PAGE); /* the only page size there */
+    assert_int_equal(used, (1 + 3 * 3) + (1 + 3 * 1));
+    /* Unlinking maps the header alone, which takes a whole huge page here:
+     * nothing of either file stays mapped afterwards. */
+    assert_int_equal(mmpool_unlink(big), MMPOOL_OK);
+    assert_int_equal(mmpool_unlink(small), MMPOOL_OK);
+    assert_int_equal(mappings_under(dir), 0);
+}
 #endif
 
 int main(void) {
@@ -165,6 +275,8 @@ int main(void) {
 #ifndef _WIN32
         cmocka_unit_test_teardown(test_large_frames_on_a_huge_tmpfs_sit_on_whole_huge_pages,
                                   unmount_huge),
+        cmocka_unit_test_teardown(test_every_pool_on_hugetlbfs_sits_on_whole_huge_pages,
+                                  give_back_hugetlbfs),
 #endif
     };
     mmpt_select_tests();

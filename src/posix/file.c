@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "mmpool.h"
@@ -132,7 +133,17 @@ int mmp__file_map(mmp__file *f, uint64_t size, void **addr) {
 void mmp__file_unmap(mmp__file *f, void *addr, uint64_t size) {
     /* In a forked child the address range is not ours: the mapping was
      * never inherited, and the child may have mapped something else there. */
-    if (addr != NULL && !f->inherited) {
-        munmap(addr, (size_t)size);
+    if (addr == NULL || f->inherited) {
+        return;
+    }
+    /* On hugetlbfs the kernel made the mapping whole huge pages (the header
+     * alone, which mmpool_unlink maps, takes one), and unmaps only whole
+     * ones: a shorter length is EINVAL and would leave it mapped, keeping
+     * the file system busy. */
+    struct statfs sfs;
+    if (munmap(addr, (size_t)size) != 0 && errno == EINVAL && fstatfs(f->fd, &sfs) == 0 &&
+        sfs.f_bsize > 0) {
+        size_t unit = (size_t)sfs.f_bsize;
+        munmap(addr, ((size_t)size + unit - 1) / unit * unit);
     }
 }
