@@ -123,24 +123,34 @@ static int unmount_huge(void **state) {
     return 0;
 }
 
+/* Mounts a file system of type fs with options on a new directory, which
+ * the teardown (unmount_huge) removes, and names the two pools' paths in
+ * it. False, saying why, if it cannot be mounted. */
+static bool mount_for_test(const char *fs, const char *options, char big[128], char small[128]) {
+    char dir[64] = "/tmp/mmpool-test-huge-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    if (mount("mmpool-test", dir, fs, 0, options) != 0) {
+        printf("huge pages: %s skipped (cannot mount it here: %s)\n", fs, strerror(errno));
+        rmdir(dir);
+        return false;
+    }
+    snprintf(mounted, sizeof mounted, "%s", dir);
+    snprintf(big, 128, "%s/big", dir);
+    snprintf(small, 128, "%s/small", dir);
+    return true;
+}
+
 static void test_large_frames_on_a_huge_tmpfs_sit_on_whole_huge_pages(void **state) {
     (void)state;
     if (geteuid() != 0) {
         printf("huge pages: skipped (not root: mounting a tmpfs needs root)\n");
         skip();
     }
-    char dir[64] = "/tmp/mmpool-test-huge-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    if (mount("mmpool-test", dir, "tmpfs", 0, "size=64m,huge=always") != 0) {
-        printf("huge pages: skipped (cannot mount a huge tmpfs here: %s)\n", strerror(errno));
-        rmdir(dir);
-        skip();
-    }
-    snprintf(mounted, sizeof mounted, "%s", dir);
     char big[128];
     char small[128];
-    snprintf(big, sizeof big, "%s/big", dir);
-    snprintf(small, sizeof small, "%s/small", dir);
+    if (!mount_for_test("tmpfs", "size=64m,huge=always", big, small)) {
+        skip();
+    }
     uint64_t stride = make_and_use(big, FULL_HD);
     uint64_t small_stride = make_and_use(small, 64);
     /* While mapped: did the kernel use huge pages for the frames? */
@@ -238,19 +248,12 @@ static void test_every_pool_on_hugetlbfs_sits_on_whole_huge_pages(void **state) 
         give_back_hugetlbfs(state);
         skip();
     }
-    char dir[64] = "/tmp/mmpool-test-hugetlbfs-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    if (mount("mmpool-test", dir, "hugetlbfs", 0, "pagesize=2M") != 0) {
-        printf("huge pages: hugetlbfs skipped (cannot mount it here: %s)\n", strerror(errno));
-        rmdir(dir);
+    char big[128];
+    char small[128];
+    if (!mount_for_test("hugetlbfs", "pagesize=2M", big, small)) {
         give_back_hugetlbfs(state);
         skip();
     }
-    snprintf(mounted, sizeof mounted, "%s", dir);
-    char big[128];
-    char small[128];
-    snprintf(big, sizeof big, "%s/big", dir);
-    snprintf(small, sizeof small, "%s/small", dir);
     long free0 = free_huge_pages();
     uint64_t stride = make_and_use(big, FULL_HD);
     uint64_t small_stride = make_and_use(small, 64);
@@ -265,7 +268,7 @@ static void test_every_pool_on_hugetlbfs_sits_on_whole_huge_pages(void **state) 
      * nothing of either file stays mapped afterwards. */
     assert_int_equal(mmpool_unlink(big), MMPOOL_OK);
     assert_int_equal(mmpool_unlink(small), MMPOOL_OK);
-    assert_int_equal(mappings_under(dir), 0);
+    assert_int_equal(mappings_under(mounted), 0);
 }
 #endif
 

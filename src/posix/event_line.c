@@ -191,8 +191,7 @@ bool mmp__event_line_signal(mmp__file *f, uint32_t index, uint64_t key) {
     return false;
 }
 
-bool mmp__event_line_request(mmp__file *f, uint32_t index, uint64_t key,
-                             mmp__event_message *req) {
+bool mmp__event_line_request(mmp__file *f, uint32_t index, uint64_t key, mmp__event_message *req) {
     if (index >= MMP__EVENT_LINES || f->lines[index].key != key ||
         f->lines[index].asks >= MMP__EVENT_ASKS || mailbox(f) != 0) {
         return false;
