@@ -227,6 +227,10 @@ uint64_t mmp__path_huge_page(const char *path, bool *required);
 
 /* Monotonic clock in ns, system-wide (comparable across processes). */
 uint64_t mmp__monotonic_ns(void);
+/* A cheaper monotonic clock in ns that may lag by a few milliseconds
+ * (Linux: CLOCK_MONOTONIC_COARSE; Windows: the tick count): for rate
+ * limits only, compared only with its own earlier values. */
+uint64_t mmp__coarse_ns(void);
 /* Wall clock in ns since the Unix epoch (display only). */
 uint64_t mmp__realtime_ns(void);
 /* The calling process's id. Asked on every call, never cached, so a forked

@@ -142,7 +142,7 @@ static int handle_new(mmpool **out, mmp__file *f, void *base, const mmp__geometr
     p->read_mode = read_mode;
     p->owner = owner;
     p->created = created;
-    p->path_seen_ns = mmp__monotonic_ns();
+    p->path_seen_ns = mmp__coarse_ns(); /* the clock of mmp__stale */
     p->write_slot = -1;
     set_pointers(p, base, g);
     /* format is NUL-terminated within 64 bytes (checked or built by us). */

@@ -1,5 +1,7 @@
 /* Clocks: CLOCK_MONOTONIC for frame times and timeouts (system-wide, so
- * comparable between processes), CLOCK_REALTIME for display. */
+ * comparable between processes), its coarse variant for rate limits (a
+ * third of the cost where the C library reads both without a system call),
+ * CLOCK_REALTIME for display. */
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
 
@@ -13,6 +15,14 @@ static uint64_t read_clock(clockid_t id) {
 
 uint64_t mmp__monotonic_ns(void) {
     return read_clock(CLOCK_MONOTONIC);
+}
+
+uint64_t mmp__coarse_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+    return read_clock(CLOCK_MONOTONIC_COARSE);
+#else
+    return read_clock(CLOCK_MONOTONIC);
+#endif
 }
 
 uint64_t mmp__realtime_ns(void) {

@@ -1,5 +1,6 @@
 /* Clocks: QueryPerformanceCounter for frame times and timeouts (system-wide,
- * so comparable between processes), the precise system time for display. */
+ * so comparable between processes), the tick count for rate limits, the
+ * precise system time for display. */
 #include "win32.h"
 
 uint64_t mmp__monotonic_ns(void) {
@@ -17,6 +18,10 @@ uint64_t mmp__monotonic_ns(void) {
     uint64_t f = (uint64_t)hz;
     /* In two parts, so that counter * 1e9 cannot overflow. */
     return t / f * 1000000000u + t % f * 1000000000u / f;
+}
+
+uint64_t mmp__coarse_ns(void) {
+    return GetTickCount64() * 1000000u;
 }
 
 uint64_t mmp__realtime_ns(void) {
