@@ -50,15 +50,22 @@ static void send_credit(receiver *r, uint64_t now) {
  * be. f NULL: at start, only when the pool is there. */
 static int open_pool(receiver *r, const bridge_frame *f) {
     mmpool_options o = {.flags = r->any_owner ? (uint32_t)MMPOOL_ANY_OWNER : 0u};
-    if (f != NULL) {
+    int rc = mmpool_open(&r->pool, r->name, &o);
+    if (rc == MMPOOL_ENOENT && f == NULL && r->create) {
+        return CLI_OK; /* made when the first frame tells its geometry */
+    }
+    if (rc == MMPOOL_ENOENT && f != NULL) {
+        /* Still none: made now. One that appeared meanwhile is taken as
+         * it is, like one that was there at the start. */
         o.flags |= MMPOOL_CREATE;
         o.slot_capacity = f->slot_capacity + (r->stamp ? BRIDGE_STAMP_SIZE : 0);
         o.slot_count = f->slot_count;
         o.format = f->format;
-    }
-    int rc = mmpool_open(&r->pool, r->name, &o);
-    if (rc == MMPOOL_ENOENT && f == NULL && r->create) {
-        return CLI_OK; /* made when the first frame tells its geometry */
+        rc = mmpool_open(&r->pool, r->name, &o);
+        if (rc == MMPOOL_EMISMATCH) {
+            o = (mmpool_options){.flags = o.flags & ~(uint32_t)MMPOOL_CREATE};
+            rc = mmpool_open(&r->pool, r->name, &o);
+        }
     }
     if (rc != 0) {
         r->pool = NULL;

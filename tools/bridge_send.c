@@ -353,6 +353,7 @@ int bridge_send(int argc, char **argv) {
         (rc = open_router(s, pos[1], opts[1].value, opts[2].value)) == CLI_OK) {
         bridge_status_tick(&s->status, mmpool_now_ns(), 0);
         rc = run(s);
+        bridge_status_tick(&s->status, mmpool_now_ns(), 1);
     }
     /* Linger 0 on every socket: closing never waits for a receiver. */
     if (s->have_frame) {
