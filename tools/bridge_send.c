@@ -162,18 +162,20 @@ static void dispatch(sender *s) {
     }
 }
 
-/* FIFO waits until every receiver has had the current frame; LATEST
- * always reads, to keep only the newest. */
+/* LATEST reads the pool only when a receiver can take a frame, so that
+ * the frame it sends is the newest at that moment and frames nobody can
+ * take are never copied. FIFO reads the next frame once every receiver
+ * has had the current one. */
 static int want_frame(const sender *s) {
-    if (!s->fifo || !s->have_frame) {
-        return !s->fifo || s->npeers > 0;
-    }
+    int all_had = 1;
     for (size_t i = 0; i < s->npeers; i++) {
-        if (s->peers[i].last_seq < s->seq) {
-            return 0;
+        const peer *p = &s->peers[i];
+        if (!s->fifo && credit(p) > 0) {
+            return 1;
         }
+        all_had &= !s->have_frame || p->last_seq >= s->seq;
     }
-    return s->npeers > 0;
+    return s->fifo && s->npeers > 0 && all_had;
 }
 
 /* Takes the pool's next frame as the current one. 1: a frame was read;
@@ -260,15 +262,13 @@ static int run(sender *s) {
         }
         drain_router(s, now);
         expire_peers(s, now);
-        if (pool_at >= 0 && (items[pool_at].revents & ZMQ_POLLIN)) {
-            /* To MMPOOL_EAGAIN, which re-arms the descriptor; FIFO stops
-             * at one frame until every receiver has had it. */
-            int rc;
-            while ((rc = read_frame(s)) > 0 && !s->fifo) {
-            }
-            if (rc < 0) {
-                return CLI_ERROR;
-            }
+        /* One frame per turn: the newest (LATEST), or the next (FIFO).
+         * The descriptor is level-style: it stays ready while a frame is
+         * unread, so a credit that just came in finds it ready in the
+         * next zmq_poll; a read that finds none (MMPOOL_EAGAIN) re-arms
+         * it. */
+        if (pool_at >= 0 && (items[pool_at].revents & ZMQ_POLLIN) && read_frame(s) < 0) {
+            return CLI_ERROR;
         }
         dispatch(s);
         s->status.receivers = s->npeers;
