@@ -110,9 +110,6 @@ static int write_index(mmpool *pool, uint64_t i) {
 }
 
 static int role_write(int argc, char **argv) {
-    if (argc < 4) {
-        return 2;
-    }
     uint64_t count = strtoull(argv[2], NULL, 10);
     double fps = atof(argv[3]);
     uint32_t slots = 8;
@@ -238,9 +235,6 @@ static int peek(mmpool *pool, unsigned char *buf, mmpool_frame *f, int wait) {
 }
 
 static int role_check(int argc, char **argv) {
-    if (argc < 4) {
-        return 2;
-    }
     uint64_t count = strtoull(argv[2], NULL, 10);
     uint64_t deadline = mmpool_now_ns() + (uint64_t)(atof(argv[3]) * 1e9);
     int header = 0, hash = 1;
@@ -369,9 +363,7 @@ static void send_msg(void *s, const void *id, size_t id_len, const void *a, size
 }
 
 static int role_junk(int argc, char **argv) {
-    if (argc < 2) {
-        return 2;
-    }
+    (void)argc; /* main() checked the count */
     void *ctx = zmq_ctx_new();
     void *s = peer_socket(ctx, ZMQ_ROUTER, 1000);
     if (zmq_bind(s, argv[1]) != 0) {
@@ -432,9 +424,7 @@ static int role_junk(int argc, char **argv) {
 }
 
 static int role_junk_sender(int argc, char **argv) {
-    if (argc < 2) {
-        return 2;
-    }
+    (void)argc; /* main() checked the count */
     void *ctx = zmq_ctx_new();
     void *s = peer_socket(ctx, ZMQ_DEALER, 1000);
     zmq_connect(s, argv[1]);
@@ -460,9 +450,7 @@ static int role_junk_sender(int argc, char **argv) {
 /* ---- raw PUSH/PULL, for the benchmark ---- */
 
 static int role_raw_push(int argc, char **argv) {
-    if (argc < 4) {
-        return 2;
-    }
+    (void)argc; /* main() checked the count */
     uint64_t count = strtoull(argv[2], NULL, 10);
     double fps = atof(argv[3]);
     void *ctx = zmq_ctx_new();
@@ -486,9 +474,7 @@ static int role_raw_push(int argc, char **argv) {
 }
 
 static int role_raw_pull(int argc, char **argv) {
-    if (argc < 3) {
-        return 2;
-    }
+    (void)argc; /* main() checked the count */
     uint64_t count = strtoull(argv[2], NULL, 10);
     void *ctx = zmq_ctx_new();
     void *s = peer_socket(ctx, ZMQ_PULL, 2);
@@ -521,11 +507,12 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } roles[] = {{"write", role_write},       {"check", role_check},
-                 {"junk", role_junk},         {"junk-sender", role_junk_sender},
-                 {"raw-push", role_raw_push}, {"raw-pull", role_raw_pull}};
+        int args; /* arguments it needs after its name */
+    } roles[] = {{"write", role_write, 3},       {"check", role_check, 3},
+                 {"junk", role_junk, 1},         {"junk-sender", role_junk_sender, 1},
+                 {"raw-push", role_raw_push, 3}, {"raw-pull", role_raw_pull, 2}};
     for (size_t i = 0; argc > 1 && i < sizeof roles / sizeof roles[0]; i++) {
-        if (strcmp(argv[1], roles[i].name) == 0) {
+        if (strcmp(argv[1], roles[i].name) == 0 && argc - 2 >= roles[i].args) {
             return roles[i].run(argc - 1, argv + 1);
         }
     }
