@@ -290,8 +290,11 @@ thin_link_inside)
   finish check 10
   echo "thin link: $(cat "$dir/check.out"); RSS KiB send $s10 -> $s30, recv $r10 -> $r30"
   expect "$dir/check.out" "d['bad'] == 0 and d['backwards'] == 0 and 1.2 <= d['fps'] <= 2.2 and 0 < d['p99_ms'] < 1000"
-  [ $((s30 - s10)) -lt 8192 ] || fail "the sender grew from $s10 to $s30 KiB"
-  [ $((r30 - r10)) -lt 8192 ] || fail "the receiver grew from $r10 to $r30 KiB"
+  # Flat: less than 3 frames' worth (whether malloc keeps a freed frame
+  # buffer or not moves RSS by one); a backlog would grow by 28 frames, 170
+  # MB, a second.
+  [ $((s30 - s10)) -lt 16384 ] || fail "the sender grew from $s10 to $s30 KiB"
+  [ $((r30 - r10)) -lt 16384 ] || fail "the receiver grew from $r10 to $r30 KiB"
   stop send
   stop recv
   ;;
