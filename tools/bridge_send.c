@@ -237,6 +237,7 @@ static void expire_peers(sender *s, uint64_t now) {
 }
 
 static int run(sender *s) {
+    int timeout = TICK_MS;
     while (!tool_interrupted()) {
         zmq_pollitem_t items[3] = {{s->router, 0, ZMQ_POLLIN, 0}};
         int n = 1, zap_at = -1, pool_at = -1;
@@ -248,7 +249,7 @@ static int run(sender *s) {
             pool_at = n;
             items[n++] = (zmq_pollitem_t){NULL, (zmq_fd_t)s->event, ZMQ_POLLIN, 0};
         }
-        if (zmq_poll(items, n, TICK_MS) < 0) {
+        if (zmq_poll(items, n, timeout) < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
             }
@@ -270,7 +271,15 @@ static int run(sender *s) {
         if (pool_at >= 0 && (items[pool_at].revents & ZMQ_POLLIN) && read_frame(s) < 0) {
             return CLI_ERROR;
         }
-        dispatch(s);
+        /* A receiver that just got credit, with the pool not looked at
+         * this turn: look at once (timeout 0) before sending, since the
+         * pool may hold a newer frame than the one read earlier. */
+        timeout = TICK_MS;
+        if (!s->fifo && pool_at < 0 && want_frame(s)) {
+            timeout = 0;
+        } else {
+            dispatch(s);
+        }
         s->status.receivers = s->npeers;
         bridge_status_tick(&s->status, now, 0);
     }
