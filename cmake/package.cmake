@@ -113,6 +113,11 @@ if(MMPOOL_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 else()
   message(STATUS "mmpool: dpkg-shlibdeps not found, the .deb will declare no libc dependency")
+  # The tool's bridge links libzmq (tools/CMakeLists.txt): without
+  # dpkg-shlibdeps to find it, say it by hand.
+  if(MMPOOL_CLI_BRIDGE)
+    set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libzmq5")
+  endif()
 endif()
 # A shlibs file, so that packages built against libmmpool get the right
 # dependency from their own dpkg-shlibdeps; with it CPack adds postinst and

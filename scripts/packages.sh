@@ -215,6 +215,12 @@ grep -q "gacutil -i Mmpool.Net.dll" <<<"$(dpkg-deb -I "$deb_cs" postinst)" || di
 grep -q "gacutil -u Mmpool.Net" <<<"$(dpkg-deb -I "$deb_cs" prerm)" || die "libmmpool-cil: no gacutil -u in prerm"
 grep -q "py3compile -p python3-mmpool" <<<"$(dpkg-deb -I "$deb_py" postinst)" || die "python3-mmpool: no py3compile in postinst"
 grep -q "py3clean -p python3-mmpool" <<<"$(dpkg-deb -I "$deb_py" prerm)" || die "python3-mmpool: no py3clean in prerm"
+# The tool's bridge links libzmq when the build found it: the runtime
+# package must then pull libzmq5 in (dpkg-shlibdeps).
+if [ "$(cache MMPOOL_CLI_BRIDGE)" = ON ]; then
+  grep -q '^libzmq5\b' <<<"$(field "$deb_run" Depends | tr ',' '\n' | sed 's/^ *//')" ||
+    die "mmpool: the tool has the bridge but the package does not depend on libzmq5: $(field "$deb_run" Depends)"
+fi
 echo "control fields: ok (mmpool Depends: $(field "$deb_run" Depends))"
 
 # ---- 3. to 5. consumers ----

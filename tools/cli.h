@@ -128,5 +128,7 @@ int cmd_create(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
+/* bridge_cmd.c, or bridge_off.c when built without libzmq. */
+int cmd_bridge(int argc, char **argv);
 
 #endif

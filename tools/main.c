@@ -88,6 +88,34 @@ static const command commands[] = {
      "  --dry-run     say what would be removed, remove nothing\n"
      "  --all-users   every user's pools (root only; on Windows an elevated\n"
      "                administrator)\n"},
+    {"bridge", cmd_bridge,
+     "Usage: mmpool bridge send [OPTIONS] POOL ENDPOINT\n"
+     "       mmpool bridge recv [OPTIONS] ENDPOINT POOL\n"
+     "       mmpool bridge keygen [NAME]\n"
+     "Carries frames from a pool on one machine into a pool on another over\n"
+     "ZeroMQ (docs/bridge.md). send binds ENDPOINT (e.g. tcp://127.0.0.1:5555)\n"
+     "and sends the newest frame to each receiver that has room for one; recv\n"
+     "connects to it and writes each frame into POOL. A status line every second\n"
+     "on stderr. Ctrl-C or SIGTERM stops either cleanly.\n"
+     "send:\n"
+     "  --fifo                 every frame in order (default: the newest only)\n"
+     "  --curve-secret FILE    encrypt with CURVE, this server's secret key...\n"
+     "  --curve-allow DIR      ...and accept only receivers whose key is in one\n"
+     "                         of DIR's .pub files\n"
+     "recv:\n"
+     "  --create               create POOL with the sender's geometry and format\n"
+     "                         if there is none\n"
+     "  --header               put a 32-byte header (original seq, timestamp,\n"
+     "                         length) before each frame; slots need 32 more bytes\n"
+     "  --window N             frames in flight, 1..16 (default 1: the lowest\n"
+     "                         latency on a slow link)\n"
+     "  --curve-secret FILE    this receiver's secret key...\n"
+     "  --curve-server FILE    ...and the sender's public key\n"
+     "both:\n"
+     "  --quiet                no status line\n"
+     "  --json                 the status line as one JSON object\n" ANY_OWNER_OPT
+     "keygen writes NAME.key (secret, mode 0600) and NAME.pub (public); NAME\n"
+     "defaults to 'bridge'.\n" POOL_ARG},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -107,6 +135,7 @@ static const char *tool_help =
     "  flush POOL           drop the frames nobody holds\n"
     "  rm POOL              remove a pool\n"
     "  clean [DIR]          remove your pools that no live process holds\n"
+    "  bridge send|recv     carry frames to another machine over ZeroMQ\n"
     "\n"
     "'mmpool COMMAND --help' describes a command. Exit status: 0 success,\n"
     "1 error (the message names the pool and the reason), 2 usage error.\n"

@@ -1,0 +1,215 @@
+/* CURVE keys for the bridge: `keygen`, reading a key file, and the ZAP
+ * handler through which a sender accepts only the public keys found in
+ * its --curve-allow directory (ZeroMQ RFC 27). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bridge.h"
+#include "platform.h"
+
+#define Z85_LEN 40
+#define KEY_BYTES 32
+
+/* Reads a key file into key; 0, or -1 with the reason in why. */
+static int load_key(char key[BRIDGE_KEY_TEXT], const char *path, const char **why) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        *why = strerror(errno);
+        return -1;
+    }
+    char buf[128];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    size_t start = strspn(buf, " \t\r\n");
+    size_t len = strcspn(buf + start, " \t\r\n");
+    unsigned char raw[KEY_BYTES];
+    if (n == sizeof buf - 1 || len != Z85_LEN ||
+        buf[start + len + strspn(buf + start + len, " \t\r\n")] != '\0') {
+        *why = "not a key (40 Z85 characters)";
+        return -1;
+    }
+    memcpy(key, buf + start, Z85_LEN);
+    key[Z85_LEN] = '\0';
+    if (zmq_z85_decode(raw, key) == NULL) {
+        *why = "not a key (40 Z85 characters)";
+        return -1;
+    }
+    return 0;
+}
+
+int bridge_read_key(char key[BRIDGE_KEY_TEXT], const char *path) {
+    const char *why;
+    if (load_key(key, path, &why) != 0) {
+        bridge_log("cannot read the key '%s': %s", path, why);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+/* Writes text and a newline to a new file of the given mode. */
+static int write_new(const char *path, const char *text, mode_t mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd < 0) {
+        bridge_log("cannot write '%s': %s", path, strerror(errno));
+        return CLI_ERROR;
+    }
+    char line[BRIDGE_KEY_TEXT + 1];
+    snprintf(line, sizeof line, "%s\n", text);
+    size_t len = strlen(line);
+    int ok = write(fd, line, len) == (ssize_t)len;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        bridge_log("cannot write '%s': %s", path, strerror(errno));
+        remove(path);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+int bridge_keygen(int argc, char **argv) {
+    const char *pos[1] = {"bridge"};
+    int npos;
+    int rc = cli_parse("bridge", argc, argv, NULL, 0, pos, 0, 1, &npos);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    char pub[BRIDGE_KEY_TEXT], sec[BRIDGE_KEY_TEXT];
+    if (zmq_curve_keypair(pub, sec) != 0) {
+        bridge_log("cannot make a CURVE key pair: %s", zmq_strerror(zmq_errno()));
+        return CLI_ERROR;
+    }
+    char key_path[4096], pub_path[4096];
+    if (snprintf(key_path, sizeof key_path, "%s.key", pos[0]) >= (int)sizeof key_path ||
+        snprintf(pub_path, sizeof pub_path, "%s.pub", pos[0]) >= (int)sizeof pub_path) {
+        return cli_usage("bridge", "the name '%s' is too long", pos[0]);
+    }
+    /* The secret key is readable by its owner only; the public one is
+     * meant to be copied to the other side. */
+    if ((rc = write_new(key_path, sec, 0600)) != CLI_OK) {
+        return rc;
+    }
+    if ((rc = write_new(pub_path, pub, 0644)) != CLI_OK) {
+        remove(key_path);
+        return rc;
+    }
+    printf("%s (secret, mode 0600) and %s (public): %s\n", key_path, pub_path, pub);
+    return CLI_OK;
+}
+
+/* ---- ZAP ---- */
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+/* version, request id, domain, address, routing id, mechanism, key */
+#define ZAP_PARTS 7
+
+int bridge_zap_open(bridge_zap *z, void *ctx, const char *allow_dir) {
+    memset(z, 0, sizeof *z);
+    z->allow_dir = allow_dir;
+    z->socket = bridge_socket(ctx, ZMQ_REP, 16, 16, 4096);
+    if (z->socket == NULL) {
+        return CLI_ERROR;
+    }
+    if (zmq_bind(z->socket, ZAP_ENDPOINT) != 0) {
+        bridge_log("cannot bind %s: %s", ZAP_ENDPOINT, zmq_strerror(zmq_errno()));
+        zmq_close(z->socket);
+        z->socket = NULL;
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+void bridge_zap_close(bridge_zap *z) {
+    if (z->socket != NULL) {
+        zmq_close(z->socket);
+        z->socket = NULL;
+    }
+}
+
+/* Whether key (Z85) is in one of the .pub files of dir. Read at each
+ * handshake: a key added or removed counts from the next connection. */
+static int key_allowed(const char *dir, const char *key) {
+    char **names;
+    size_t n;
+    char err[256];
+    if (tool_list_dir(dir, &names, &n, err, sizeof err) != 0) {
+        bridge_log("cannot list --curve-allow '%s': %s", dir, err);
+        return 0;
+    }
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        char path[4096], other[BRIDGE_KEY_TEXT];
+        const char *why;
+        if (!found && len > 4 && strcmp(names[i] + len - 4, ".pub") == 0 &&
+            cli_join(path, sizeof path, dir, names[i]) == 0 && load_key(other, path, &why) == 0 &&
+            strcmp(other, key) == 0) {
+            found = 1;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return found;
+}
+
+static void send_part(void *s, const void *data, size_t len, int more) {
+    zmq_send(s, data, len, more ? ZMQ_SNDMORE : 0);
+}
+
+/* Answers one request of n parts, the first ones in parts. */
+static void answer(bridge_zap *z, zmq_msg_t *parts, int n) {
+    const char *status = "400";
+    const char *text = "malformed request";
+    char key[BRIDGE_KEY_TEXT] = "";
+    if (n == ZAP_PARTS && zmq_msg_size(&parts[0]) == 3 &&
+        memcmp(zmq_msg_data(&parts[0]), "1.0", 3) == 0 && zmq_msg_size(&parts[5]) == 5 &&
+        memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) == 0 && zmq_msg_size(&parts[6]) == KEY_BYTES) {
+        zmq_z85_encode(key, zmq_msg_data(&parts[6]), KEY_BYTES);
+        if (key_allowed(z->allow_dir, key)) {
+            status = "200";
+            text = "OK";
+        } else {
+            text = "key not allowed";
+            z->refused++;
+            /* Once per key in a row: a refused receiver retries its
+             * handshake every few hundred milliseconds. */
+            if (strcmp(key, z->last_refused) != 0) {
+                char addr[64] = "";
+                size_t alen = zmq_msg_size(&parts[3]);
+                alen = alen < sizeof addr - 1 ? alen : sizeof addr - 1;
+                memcpy(addr, zmq_msg_data(&parts[3]), alen);
+                char shown[64];
+                bridge_log("refused a receiver from %s: its key %s is not in '%s'",
+                           cli_text(shown, sizeof shown, addr), key, z->allow_dir);
+                memcpy(z->last_refused, key, sizeof z->last_refused);
+            }
+        }
+    }
+    send_part(z->socket, "1.0", 3, 1);
+    if (n >= 2) {
+        send_part(z->socket, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), 1);
+    } else {
+        send_part(z->socket, "", 0, 1);
+    }
+    send_part(z->socket, status, 3, 1);
+    send_part(z->socket, text, strlen(text), 1);
+    send_part(z->socket, status[0] == '2' ? key : "", status[0] == '2' ? Z85_LEN : 0, 1);
+    send_part(z->socket, "", 0, 0);
+}
+
+void bridge_zap_serve(bridge_zap *z) {
+    zmq_msg_t parts[ZAP_PARTS];
+    int n;
+    while ((n = bridge_take(z->socket, parts, ZAP_PARTS)) > 0) {
+        answer(z, parts, n);
+        for (int i = 0; i < n && i < ZAP_PARTS; i++) {
+            zmq_msg_close(&parts[i]);
+        }
+    }
+}

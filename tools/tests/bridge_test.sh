@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Runs `mmpool bridge` between pools on 127.0.0.1 and checks what arrives.
+# Usage: bridge_test.sh CASE, with MMPOOL (the tool), PEER
+# (tools/tests/bridge_peer.c) and PYTHON in the environment. Pools and
+# keys live in a private directory removed at exit; every process started
+# here is killed at exit, whatever failed. Exit status 77: the case cannot
+# run here (CTest shows it as skipped), with the reason printed.
+set -u
+
+case_name=$1
+dir=$(mktemp -d /dev/shm/mmpool-bridgetest-XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL ($case_name): $*" >&2
+  local f
+  for f in "$dir"/*.err; do
+    [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -5 "$f" >&2; }
+  done
+  exit 1
+}
+skip() { echo "SKIP ($case_name): $*"; exit 77; }
+py=${PYTHON:-python3}
+
+# start NAME CMD...: runs CMD in the background, stdout in $dir/NAME.out,
+# stderr in $dir/NAME.err; its pid in ${pid[NAME]}.
+declare -A pid
+start() {
+  local name=$1
+  shift
+  "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
+  pid[$name]=$!
+  pids+=("$!")
+}
+# finish NAME SECONDS: waits at most SECONDS for NAME to end (then kills
+# it and fails); its exit status in $rc.
+finish() {
+  local name=$1 limit=$(($2 * 10)) i
+  for ((i = 0; i < limit; i++)); do
+    kill -0 "${pid[$name]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "${pid[$name]}" 2>/dev/null; then
+    kill -9 "${pid[$name]}"
+    wait "${pid[$name]}" 2>/dev/null
+    fail "$name did not end within $2 s"
+  fi
+  wait "${pid[$name]}"
+  rc=$?
+}
+# stop NAME: SIGTERM, then it must exit 0 within 3 s.
+stop() {
+  kill -TERM "${pid[$1]}" 2>/dev/null
+  finish "$1" 3
+  [ "$rc" -eq 0 ] || fail "$1 exited $rc after SIGTERM"
+}
+# restart NAME CMD...: kills NAME hard (SIGKILL), starts CMD under NAME.
+restart() {
+  local name=$1
+  shift
+  kill -9 "${pid[$name]}"
+  wait "${pid[$name]}" 2>/dev/null
+  start "$name" "$@"
+}
+# expect FILE PYTHON-CONDITION: the key=value line in FILE (the last one)
+# satisfies the condition, its keys as variables.
+expect() {
+  local line
+  line=$(tail -1 "$1")
+  "$py" -c "
+import sys
+d = {k: float(v) for k, v in (kv.split('=') for kv in sys.argv[1].split())}
+assert $2, d
+" "$line" || fail "$(basename "$1"): expected $2 in: $line"
+}
+# last_json FILE PYTHON-CONDITION: the last JSON status line in FILE, as d.
+last_json() {
+  "$py" -c "
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith('{')]
+d = json.loads(lines[-1])
+assert $2, d
+" "$1" || fail "$(basename "$1"): expected $2 in: $(grep '^{' "$1" | tail -1)"
+}
+contains() { grep -qF -- "$2" "$1" || fail "expected '$2' in $(basename "$1"): $(tail -3 "$1")"; }
+
+port=$((20000 + RANDOM % 20000))
+ep=tcp://127.0.0.1:$port
+a=$dir/a
+b=$dir/b
+make_source() { "$MMPOOL" create --capacity 6220800 --slots "${1:-16}" --format "bgr8 1920x1080" "$a" >/dev/null || fail "create $a"; }
+# The bridge's usual pair, receiver with --create and --header.
+send() { start send "$MMPOOL" bridge send --json "$@" "$a" "$ep"; }
+recv() { start "${2:-recv}" "$MMPOOL" bridge recv --create --header --json "$ep" "${1:-$b}"; }
+
+case "$case_name" in
+roundtrip)
+  # 300 Full-HD frames, every one intact and in order, then a clean stop.
+  make_source
+  send --fifo
+  recv
+  start check "$PEER" check "$b" 300 40 header
+  sleep 1
+  start write "$PEER" write "$a" 300 60 behind="$b"
+  finish write 30
+  [ "$rc" -eq 0 ] || fail "the writer failed"
+  finish check 40
+  expect "$dir/check.out" "d['frames'] == 300 and d['bad'] == 0 and d['backwards'] == 0 and d['repeats'] == 0 and d['first'] == 1 and d['last'] == 300"
+  stop send
+  stop recv
+  last_json "$dir/recv.err" "d['frames'] == 300 and d['dropped'] == 0"
+  last_json "$dir/send.err" "d['frames'] == 300 and d['skipped'] == 0"
+  ;;
+restart_sender | restart_receiver)
+  # Killed mid-stream and started again: frames flow again within 2 s.
+  make_source
+  send
+  recv
+  start check "$PEER" check "$b" 300 20 header
+  sleep 1
+  start write "$PEER" write "$a" 300 60
+  sleep 1.5
+  if [ "$case_name" = restart_sender ]; then
+    restart send "$MMPOOL" bridge send --json "$a" "$ep"
+  else
+    restart recv "$MMPOOL" bridge recv --create --header --json "$ep" "$b"
+  fi
+  finish write 20
+  finish check 20
+  echo "$case_name: $(cat "$dir/check.out")"
+  expect "$dir/check.out" "d['bad'] == 0 and d['backwards'] == 0 and d['repeats'] <= 1 and d['last'] == 300 and d['frames'] >= 150 and d['max_gap_ms'] < 2000"
+  stop send
+  stop recv
+  ;;
+two_receivers)
+  make_source
+  send --fifo
+  recv "$dir/b1" recv1
+  recv "$dir/b2" recv2
+  start check1 "$PEER" check "$dir/b1" 150 20 header
+  start check2 "$PEER" check "$dir/b2" 150 20 header
+  sleep 1
+  start write "$PEER" write "$a" 150 30 behind="$dir/b2"
+  finish check1 20
+  finish check2 20
+  for c in check1 check2; do
+    expect "$dir/$c.out" "d['frames'] == 150 and d['bad'] == 0 and d['backwards'] == 0 and d['repeats'] == 0 and d['first'] == 1 and d['last'] == 150"
+  done
+  stop send
+  last_json "$dir/send.err" "d['frames'] == 300 and d['receivers'] == 2"
+  ;;
+curve)
+  # A listed key receives everything; an unlisted one gets nothing (its
+  # pool is never even created) and the sender logs it.
+  k=$dir/keys
+  mkdir -p "$k" "$dir/allow"
+  for name in server good bad; do
+    (cd "$k" && "$MMPOOL" bridge keygen "$name" >/dev/null) || fail "keygen $name"
+  done
+  [ "$(stat -c %a "$k/server.key")" = 600 ] || fail "server.key is not mode 0600"
+  (cd "$k" && "$MMPOOL" bridge keygen server >/dev/null 2>&1) && fail "keygen overwrote server.key"
+  cp "$k/good.pub" "$dir/allow/"
+  make_source
+  send --fifo --curve-secret "$k/server.key" --curve-allow "$dir/allow"
+  start recv1 "$MMPOOL" bridge recv --create --header --json --curve-secret "$k/good.key" \
+    --curve-server "$k/server.pub" "$ep" "$dir/b1"
+  start recv2 "$MMPOOL" bridge recv --create --json --curve-secret "$k/bad.key" \
+    --curve-server "$k/server.pub" "$ep" "$dir/b2"
+  start check "$PEER" check "$dir/b1" 30 15 header
+  sleep 1
+  start write "$PEER" write "$a" 30 10 behind="$dir/b1"
+  finish check 15
+  expect "$dir/check.out" "d['frames'] == 30 and d['bad'] == 0 and d['backwards'] == 0"
+  [ ! -e "$dir/b2" ] || fail "the receiver with an unlisted key created its pool"
+  stop recv2
+  last_json "$dir/recv2.err" "d['frames'] == 0"
+  stop send
+  contains "$dir/send.err" "refused a receiver from 127.0.0.1: its key $(cat "$k/bad.pub") is not in"
+  last_json "$dir/send.err" "d['refused'] >= 1 and d['frames'] == 30"
+  ;;
+junk)
+  # A raw ZeroMQ peer sends bad messages of each kind to a receiver: none
+  # reaches the pool, each is counted under its cause.
+  "$MMPOOL" create --capacity 65536 --slots 2 "$b" >/dev/null || fail "create $b"
+  start junk "$PEER" junk "$ep"
+  sleep 0.3
+  start recv "$MMPOOL" bridge recv --json "$ep" "$b"
+  finish junk 15
+  [ "$rc" -eq 0 ] || fail "the junk peer failed"
+  stop recv
+  last_json "$dir/recv.err" "(d['malformed'], d['truncated'], d['oversized'], d['too_big'], d['frames']) == (9, 2, 2, 1, 1)"
+  contains "$dir/recv.err" "frame 2 skipped: 100000 bytes do not fit its slots of 65536 bytes"
+  "$MMPOOL" info --json "$b" >"$dir/info.json" || fail "info $b"
+  "$py" -c "import json; d = json.load(open('$dir/info.json')); assert d['last_seq'] == 1, d" ||
+    fail "the pool holds more than the one valid frame"
+  "$MMPOOL" get --timeout 0 "$b" "$dir/frame" || fail "get $b"
+  head -c 1000 /dev/zero | tr '\0' Z | cmp -s - "$dir/frame" || fail "the valid frame arrived damaged"
+  # And bad credits at a sender: counted, and it serves a real receiver
+  # after them.
+  make_source 2
+  send
+  start junk2 "$PEER" junk-sender "$ep"
+  finish junk2 10
+  recv "$dir/b3"
+  sleep 0.5
+  "$MMPOOL" put "$a" /etc/hostname || fail "put"
+  sleep 1
+  stop recv
+  last_json "$dir/recv.err" "d['frames'] == 1"
+  # --create made it with the sender's geometry and format, 32 bytes more
+  # per slot for --header.
+  "$MMPOOL" info --json "$dir/b3" >"$dir/info.json" || fail "info $dir/b3"
+  "$py" -c "import json; d = json.load(open('$dir/info.json')); assert (d['slot_capacity'], d['slot_count'], d['format']) == (6220832, 2, 'bgr8 1920x1080'), d" ||
+    fail "recv --create made $dir/b3 with another geometry: $(cat "$dir/info.json")"
+  stop send
+  last_json "$dir/send.err" "d['dropped'] == 4 and d['malformed'] == 3 and d['truncated'] == 1 and d['frames'] == 1"
+  ;;
+errors)
+  make_source 2
+  run() {
+    local want=$1
+    shift
+    "$MMPOOL" "$@" >"$dir/run.out" 2>"$dir/run.err"
+    local got=$?
+    [ "$got" -eq "$want" ] || fail "mmpool $* exited $got, want $want: $(cat "$dir/run.err")"
+  }
+  run 1 bridge send "$a" tcp://256.1.1.1:5
+  contains "$dir/run.err" "mmpool bridge: cannot bind tcp://256.1.1.1:5: "
+  send
+  sleep 0.3
+  run 1 bridge send "$a" "$ep"
+  contains "$dir/run.err" "mmpool bridge: cannot bind $ep: Address already in use"
+  run 1 bridge recv bogus://x "$b" --create
+  contains "$dir/run.err" "mmpool bridge: cannot connect bogus://x: "
+  run 1 bridge recv "$ep" "$dir/missing"
+  contains "$dir/run.err" "no such pool"
+  run 1 bridge send "$dir/missing" "$ep"
+  run 2 bridge
+  run 2 bridge frob
+  run 2 bridge send "$a"
+  run 2 bridge send --curve-secret x "$a" "$ep"
+  run 2 bridge recv --window 0 "$ep" "$b"
+  run 2 bridge recv --window 17 "$ep" "$b"
+  run 0 bridge --help
+  contains "$dir/run.out" "mmpool bridge keygen [NAME]"
+  (cd "$dir" && "$MMPOOL" bridge keygen k >/dev/null) || fail "keygen"
+  run 1 bridge recv --create --curve-secret "$dir/k.pub" --curve-server "$dir/a" "$ep" "$b"
+  contains "$dir/run.err" "cannot read the key '$dir/a': not a key"
+  stop send
+  ;;
+thin_link)
+  # Run again inside a network namespace of its own, whose loopback is a
+  # 100 Mbit/s link.
+  command -v unshare >/dev/null || skip "no unshare (util-linux)"
+  command -v tc >/dev/null || skip "no tc (iproute2)"
+  unshare -n true 2>/dev/null || skip "cannot make a network namespace (unshare -n needs root or user namespaces)"
+  trap - EXIT
+  rm -rf "$dir"
+  exec unshare -n bash -c '
+    ip link set lo up || { echo "SKIP (thin_link): cannot bring up lo"; exit 77; }
+    tc qdisc add dev lo root tbf rate 100mbit burst 256kb latency 50ms ||
+      { echo "SKIP (thin_link): tc cannot shape lo (tbf)"; exit 77; }
+    exec bash "$0" thin_link_inside' "$0"
+  ;;
+thin_link_inside)
+  # A 30 fps Full-HD source (~1.5 Gbit/s) behind 100 Mbit/s: about 2
+  # frames/s get through, each the newest, under a second old; memory
+  # stays where it was at 10 s.
+  # Under AddressSanitizer, freed buffers wait in its quarantine (256 MB):
+  # memory the bridge gave back, not memory it keeps.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
+  make_source 4
+  send
+  recv
+  start check "$PEER" check "$b" 1000 33 header from=5
+  sleep 1
+  start write "$PEER" write "$a" 960 30
+  rss() { awk '/^VmRSS/ {print $2}' "/proc/${pid[$1]}/status"; }
+  sleep 10
+  s10=$(rss send) r10=$(rss recv)
+  sleep 20
+  s30=$(rss send) r30=$(rss recv)
+  finish check 10
+  echo "thin link: $(cat "$dir/check.out"); RSS KiB send $s10 -> $s30, recv $r10 -> $r30"
+  expect "$dir/check.out" "d['bad'] == 0 and d['backwards'] == 0 and 1.2 <= d['fps'] <= 2.2 and 0 < d['p99_ms'] < 1000"
+  # Flat: less than 3 frames' worth (whether malloc keeps a freed frame
+  # buffer or not moves RSS by one); a backlog would grow by 28 frames, 170
+  # MB, a second.
+  [ $((s30 - s10)) -lt 16384 ] || fail "the sender grew from $s10 to $s30 KiB"
+  [ $((r30 - r10)) -lt 16384 ] || fail "the receiver grew from $r10 to $r30 KiB"
+  stop send
+  stop recv
+  ;;
+*)
+  fail "unknown case"
+  ;;
+esac
+exit 0
