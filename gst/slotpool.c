@@ -1,0 +1,241 @@
+/* mmpoolsink's buffer pool (slotpool.h). The slot behind a buffer is
+ * borrowed when the buffer is acquired and, if the buffer is freed without
+ * reaching the sink (a flush, a stop, an element that drops it), the loan
+ * is aborted then, so no slot stays held. */
+#include "slotpool.h"
+
+#include <string.h>
+
+/* Most loans, so the handles of one sink stay well under
+ * MMPOOL_MAX_HANDLES (readers need entries too). */
+#define MAX_LOANS 8
+
+typedef struct loan {
+    mmpool *handle;
+    guint8 *data; /* the slot, while loaned */
+    size_t cap;
+    gboolean loaned;
+} loan;
+
+struct _GstMmpoolSlotPool {
+    GstBufferPool parent;
+    gchar *path;
+    gsize frame_size;
+    int timeout_ms;
+    guint n;
+    loan loans[MAX_LOANS];
+    GMutex lock; /* guards free_mask and flushing */
+    GCond cond;
+    guint32 free_mask; /* bit i: loans[i] is not behind a buffer */
+    gboolean flushing;
+};
+
+G_DEFINE_TYPE(GstMmpoolSlotPool, gst_mmpool_slot_pool, GST_TYPE_BUFFER_POOL)
+
+/* Which entry of loans a buffer stands for: index + 1, 0 for none. */
+static GQuark loan_quark(void) {
+    return g_quark_from_static_string("mmpool-loan");
+}
+
+static guint loan_of(GstBuffer *buf) {
+    return GPOINTER_TO_UINT(gst_mini_object_get_qdata(GST_MINI_OBJECT(buf), loan_quark()));
+}
+
+static gboolean slot_pool_start(GstBufferPool *bp) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    for (guint i = 0; i < self->n; i++) {
+        int rc = mmpool_open(&self->loans[i].handle, self->path, NULL);
+        if (rc != 0) {
+            GST_WARNING_OBJECT(self, "cannot open %s: %s", self->path, mmpool_strerror(rc));
+            for (guint j = 0; j < i; j++) {
+                mmpool_close(self->loans[j].handle);
+                self->loans[j].handle = NULL;
+            }
+            return FALSE;
+        }
+    }
+    g_mutex_lock(&self->lock);
+    self->free_mask = (guint32)((1u << self->n) - 1u);
+    g_mutex_unlock(&self->lock);
+    return TRUE;
+}
+
+/* Called once every buffer is back: no loan is left. */
+static gboolean slot_pool_stop(GstBufferPool *bp) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    for (guint i = 0; i < self->n; i++) {
+        mmpool_close(self->loans[i].handle);
+        self->loans[i].handle = NULL;
+    }
+    return TRUE;
+}
+
+/* Takes a free entry, waiting for one unless params say not to. */
+static GstFlowReturn take_entry(GstMmpoolSlotPool *self, GstBufferPoolAcquireParams *params,
+                                guint *index) {
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_mutex_lock(&self->lock);
+    while (self->free_mask == 0 && !self->flushing) {
+        if (params != NULL && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT)) {
+            g_mutex_unlock(&self->lock);
+            return GST_FLOW_EOS; /* what a pool says for "none now" */
+        }
+        g_cond_wait(&self->cond, &self->lock);
+    }
+    if (self->flushing) {
+        ret = GST_FLOW_FLUSHING;
+    } else {
+        *index = (guint)g_bit_nth_lsf(self->free_mask, -1);
+        self->free_mask &= ~(1u << *index);
+    }
+    g_mutex_unlock(&self->lock);
+    return ret;
+}
+
+static void give_back(GstMmpoolSlotPool *self, guint index) {
+    g_mutex_lock(&self->lock);
+    self->free_mask |= 1u << index;
+    g_cond_signal(&self->cond);
+    g_mutex_unlock(&self->lock);
+}
+
+static GstFlowReturn slot_pool_acquire(GstBufferPool *bp, GstBuffer **out,
+                                       GstBufferPoolAcquireParams *params) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    guint i = 0;
+    GstFlowReturn ret = take_entry(self, params, &i);
+    if (ret != GST_FLOW_OK) {
+        return ret;
+    }
+    /* Only the holder of entry i calls on its handle (acquire, the
+     * sink's commit, the release), one after the other: no lock needed. */
+    loan *l = &self->loans[i];
+    void *data = NULL;
+    int rc = mmpool_write_acquire(l->handle, &data, &l->cap, self->timeout_ms);
+    if (rc != 0) {
+        give_back(self, i);
+        GST_DEBUG_OBJECT(self, "no slot (%s): a buffer of plain memory instead",
+                         mmpool_err_name(rc));
+        *out = gst_buffer_new_allocate(NULL, self->frame_size, NULL);
+        return *out != NULL ? GST_FLOW_OK : GST_FLOW_ERROR;
+    }
+    l->data = data;
+    l->loaned = TRUE;
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_append_memory(
+        buf, gst_memory_new_wrapped(0, data, self->frame_size, 0, self->frame_size, NULL, NULL));
+    gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), loan_quark(), GUINT_TO_POINTER(i + 1), NULL);
+    *out = buf;
+    return GST_FLOW_OK;
+}
+
+/* The buffer is back (its last reference dropped): a loan that was not
+ * committed is aborted, and the buffer is freed, since the next loan may
+ * be another slot. */
+static void slot_pool_release(GstBufferPool *bp, GstBuffer *buf) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    guint index = loan_of(buf);
+    if (index > 0) {
+        loan *l = &self->loans[index - 1];
+        if (l->loaned) {
+            GST_DEBUG_OBJECT(self, "aborting an uncommitted loan");
+            mmpool_write_abort(l->handle);
+            l->loaned = FALSE;
+        }
+        l->data = NULL;
+        give_back(self, index - 1);
+    }
+    gst_buffer_unref(buf);
+}
+
+static void slot_pool_reset(GstBufferPool *bp, GstBuffer *buf) {
+    (void)bp;
+    (void)buf; /* freed by release: nothing to reset */
+}
+
+static void slot_pool_flush_start(GstBufferPool *bp) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    g_mutex_lock(&self->lock);
+    self->flushing = TRUE;
+    g_cond_broadcast(&self->cond);
+    g_mutex_unlock(&self->lock);
+}
+
+static void slot_pool_flush_stop(GstBufferPool *bp) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
+    g_mutex_lock(&self->lock);
+    self->flushing = FALSE;
+    g_mutex_unlock(&self->lock);
+}
+
+mmp__gst_commit_result mmp__gst_slot_pool_commit(GstBufferPool *pool, GstBuffer *buf,
+                                                 const mmp__gst_times *times, int *rc) {
+    *rc = 0;
+    if (pool == NULL || buf->pool != pool) {
+        return MMP__GST_NOT_A_LOAN;
+    }
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(pool);
+    guint index = loan_of(buf);
+    if (index == 0 || !self->loans[index - 1].loaned) {
+        return MMP__GST_NOT_A_LOAN;
+    }
+    loan *l = &self->loans[index - 1];
+    /* Upstream may have put other memory in the buffer: then the slot
+     * does not hold the frame, and the loan is aborted when the buffer
+     * comes back. */
+    GstMapInfo map;
+    if (gst_buffer_n_memory(buf) != 1 || !gst_buffer_map(buf, &map, GST_MAP_READ)) {
+        return MMP__GST_NOT_A_LOAN;
+    }
+    gboolean in_place = map.data == l->data && map.size <= l->cap;
+    gsize len = map.size;
+    gst_buffer_unmap(buf, &map);
+    if (!in_place) {
+        return MMP__GST_NOT_A_LOAN;
+    }
+    if (len + MMP__GST_TRAILER_SIZE <= l->cap) {
+        mmp__gst_trailer_write(l->data + len, times);
+        len += MMP__GST_TRAILER_SIZE;
+    }
+    *rc = mmpool_write_commit(l->handle, len);
+    /* Every outcome but E2BIG (impossible here: len <= cap) ends the loan. */
+    l->loaned = FALSE;
+    return MMP__GST_COMMITTED;
+}
+
+GstBufferPool *mmp__gst_slot_pool_new(const char *path, guint loans, gsize frame_size,
+                                      int timeout_ms) {
+    GstMmpoolSlotPool *self = g_object_new(GST_TYPE_MMPOOL_SLOT_POOL, NULL);
+    gst_object_ref_sink(self);
+    self->path = g_strdup(path);
+    self->n = CLAMP(loans, 1, MAX_LOANS);
+    self->frame_size = frame_size;
+    self->timeout_ms = timeout_ms;
+    return GST_BUFFER_POOL(self);
+}
+
+static void slot_pool_finalize(GObject *obj) {
+    GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(obj);
+    g_free(self->path);
+    g_mutex_clear(&self->lock);
+    g_cond_clear(&self->cond);
+    G_OBJECT_CLASS(gst_mmpool_slot_pool_parent_class)->finalize(obj);
+}
+
+static void gst_mmpool_slot_pool_init(GstMmpoolSlotPool *self) {
+    g_mutex_init(&self->lock);
+    g_cond_init(&self->cond);
+}
+
+static void gst_mmpool_slot_pool_class_init(GstMmpoolSlotPoolClass *klass) {
+    GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+    GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS(klass);
+    gobject_class->finalize = slot_pool_finalize;
+    pool_class->start = slot_pool_start;
+    pool_class->stop = slot_pool_stop;
+    pool_class->acquire_buffer = slot_pool_acquire;
+    pool_class->release_buffer = slot_pool_release;
+    pool_class->reset_buffer = slot_pool_reset;
+    pool_class->flush_start = slot_pool_flush_start;
+    pool_class->flush_stop = slot_pool_flush_stop;
+}
