@@ -5,8 +5,8 @@
  *   gst_run LOG PIPELINE
  *
  * One line per buffer in LOG: "pts offset checksum in_pool discont
- * latency_ns". in_pool is 1 when the buffer's memory lies in a mapping of
- * the pool file $MMPOOL_GST_POOL (/proc/self/maps): zero copy. When the
+ * latency_ns now_ns" (now_ns: mmpool_now_ns() on arrival). in_pool is 1 when the buffer's memory
+ * lies in a mapping of the pool file $MMPOOL_GST_POOL (/proc/self/maps): zero copy. When the
  * element is an mmpoolsink, MMPOOL_GST_STAMP=1 writes mmpool_now_ns() into
  * the first 8 bytes first (the sender of a latency measurement); latency_ns
  * is now minus those 8 bytes (meaningful on the receiving side).
@@ -60,10 +60,10 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
     gst_buffer_unmap(buf, &map);
     fprintf(log_file,
             "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %016" G_GINT64_MODIFIER
-            "x %d %d %" G_GINT64_FORMAT "\n",
+            "x %d %d %" G_GINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
             GST_BUFFER_PTS(buf), GST_BUFFER_OFFSET(buf), sum, in_pool,
             GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) ? 1 : 0,
-            stamp ? 0 : (gint64)(now - sent));
+            stamp ? 0 : (gint64)(now - sent), now);
     fflush(log_file);
     if (hold) {
         g_mutex_lock(&held_lock);
