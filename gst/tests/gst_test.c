@@ -401,6 +401,34 @@ static void case_c_reader(void) {
     printf("C reader: %d frames, pixels at the slot start, trailer pts/duration exact\n", N);
 }
 
+/* Buffers of the sink's pool dropped before the sink (identity drops a
+ * third at random): their loans are aborted when they come back, so the
+ * next buffers are slots again (a loan left open would make its handle's
+ * next acquire fail, and upstream would get plain memory, copied), and
+ * only the rendered frames are published. */
+static void case_dropped_loans(void) {
+    enum { N = 60 };
+    mmpool *h = create(SMALL ",framerate=30/1", SMALL_SIZE + TRAILER, 4);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=60 ! " SMALL
+                       ",framerate=30/1 ! identity drop-probability=0.34 ! "
+                       "mmpoolsink name=log pool=%P sync=false",
+                       NULL);
+    CHECK(reap(writer, 20000, "the writer") == 0, "writer: %s", slurp(file_of("writer.err")));
+    static entry w[N + 1];
+    int nw = load("writer", w, N + 1);
+    CHECK(nw > 0 && nw < N, "%d of %d buffers reached the sink: identity dropped none", nw, N);
+    for (int i = 0; i < nw; i++) {
+        CHECK(w[i].in_pool == 1, "buffer %d after drops is not a slot: a loan was left open", i);
+    }
+    mmpool_stats st = stats_of(h);
+    CHECK(st.last_seq == (uint64_t)nw, "%" PRIu64 " frames published for %d rendered", st.last_seq,
+          nw);
+    mmpool_close(h);
+    printf("dropped loans: %d of %d buffers dropped upstream of the sink, every loan aborted\n",
+           N - nw, N);
+}
+
 /* A pool whose geometry differs: an element error naming both. */
 static void case_caps_mismatch(void) {
     mmpool *h = create("bgr8 640x480", 640u * 480u * 3u, 4);
@@ -507,6 +535,7 @@ static const struct {
     {"python_writer", case_python_writer},   {"c_reader", case_c_reader},
     {"caps_mismatch", case_caps_mismatch},   {"pool_removed", case_pool_removed},
     {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
+    {"dropped_loans", case_dropped_loans},
 };
 
 int main(int argc, char **argv) {
