@@ -429,6 +429,29 @@ static void case_dropped_loans(void) {
            N - nw, N);
 }
 
+/* A pool with no writer: timeout=300 ends the stream with EOS after
+ * 300 ms; without it the source waits until the pipeline is stopped, and
+ * the stop (unlock()) ends the wait at once, so the process ends at its
+ * 1 s limit instead of hanging. */
+static void case_idle_source(void) {
+    mmpool *h = create(SMALL, SMALL_SIZE + TRAILER, 4);
+    uint64_t t0 = now_ms();
+    pid_t timed = run("timed", "mmpoolsrc pool=%P timeout=300 ! fakesink name=log", NULL);
+    pid_t stopped = run("stopped", "mmpoolsrc pool=%P ! fakesink name=log", "MMPOOL_GST_LIMIT_S=1");
+    int ts = reap(timed, 5000, "the source with timeout=300");
+    uint64_t t_timed = now_ms() - t0;
+    CHECK(ts == 0, "timeout=300: exit %d, not EOS: %s", ts, slurp(file_of("timed.err")));
+    CHECK(t_timed >= 300, "timeout=300 ended after %" PRIu64 " ms", t_timed);
+    int ss = reap(stopped, 5000, "the stopped source (unlock did not end its wait)");
+    uint64_t t_stopped = now_ms() - t0;
+    CHECK(ss == 3, "the idle source exit %d, not its time limit: %s", ss,
+          slurp(file_of("stopped.err")));
+    CHECK(lines_of("timed") == 0 && lines_of("stopped") == 0, "buffers from an empty pool");
+    mmpool_close(h);
+    printf("idle source: EOS after %" PRIu64 " ms with timeout=300; stopped after %" PRIu64 " ms\n",
+           t_timed, t_stopped);
+}
+
 /* A pool whose geometry differs: an element error naming both. */
 static void case_caps_mismatch(void) {
     mmpool *h = create("bgr8 640x480", 640u * 480u * 3u, 4);
@@ -535,7 +558,7 @@ static const struct {
     {"python_writer", case_python_writer},   {"c_reader", case_c_reader},
     {"caps_mismatch", case_caps_mismatch},   {"pool_removed", case_pool_removed},
     {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
-    {"dropped_loans", case_dropped_loans},
+    {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
 };
 
 int main(int argc, char **argv) {
