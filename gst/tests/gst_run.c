@@ -12,11 +12,14 @@
  * is now minus those 8 bytes (meaningful on the receiving side).
  * MMPOOL_GST_HOLD=1 keeps every buffer until SIGUSR1. MMPOOL_GST_NOSUM=1
  * skips the checksum. Exit status: 0 at EOS, 2 on an error message (printed
- * as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60) pass.
+ * as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60) pass,
+ * 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink,
+ * for one, removes its shared memory).
  * At the end it prints "dropped N" when the element named "log" has a
  * property "dropped", and "caps CAPS" of its pad. */
 #include "gst_check.h"
 
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <mmpool.h>
 #include <signal.h>
@@ -92,6 +95,12 @@ static gboolean on_limit(gpointer loop) {
 
 static int status = 3;
 
+static gboolean on_term(gpointer loop) {
+    status = 4;
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
 static gboolean on_message(GstBus *bus, GstMessage *msg, gpointer loop) {
     (void)bus;
     if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
@@ -148,6 +157,8 @@ int main(int argc, char **argv) {
     GstBus *bus = gst_element_get_bus(pipeline);
     gst_bus_add_watch(bus, on_message, loop);
     g_timeout_add(20, on_tick, NULL);
+    g_unix_signal_add(SIGTERM, on_term, loop);
+    g_unix_signal_add(SIGINT, on_term, loop);
     g_timeout_add_seconds(limit != NULL ? (guint)atoi(limit) : 60, on_limit, loop);
     if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         /* The error message on the bus tells why. */
