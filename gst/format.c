@@ -37,6 +37,30 @@ static gboolean fits(const gchar *s, char *out) {
     return TRUE;
 }
 
+/* Fields a reader can do without, or gets back (layout), dropped in this
+ * order until other caps fit the format string. */
+static const char *const optional_fields[] = {
+    "channel-mask", "layout",         "pixel-aspect-ratio", "interlace-mode", "colorimetry",
+    "chroma-site",  "multiview-mode", "multiview-flags",    "sof-marker",     "parsed",
+};
+
+static gboolean other_caps(const GstCaps *caps, char *out) {
+    GstCaps *c = gst_caps_copy(caps);
+    GstStructure *s = gst_caps_get_structure(c, 0);
+    gboolean ok = FALSE;
+    for (size_t i = 0; !ok; i++) {
+        gchar *str = compact(c);
+        ok = fits(str, out);
+        g_free(str);
+        if (i == G_N_ELEMENTS(optional_fields)) {
+            break;
+        }
+        gst_structure_remove_field(s, optional_fields[i]);
+    }
+    gst_caps_unref(c);
+    return ok;
+}
+
 gboolean mmp__gst_format_from_caps(const GstCaps *caps, char *out, gsize *frame_size) {
     *frame_size = 0;
     if (!gst_caps_is_fixed(caps)) {
@@ -44,10 +68,7 @@ gboolean mmp__gst_format_from_caps(const GstCaps *caps, char *out, gsize *frame_
     }
     GstStructure *s = gst_caps_get_structure(caps, 0);
     if (!gst_structure_has_name(s, "video/x-raw")) {
-        gchar *str = compact(caps);
-        gboolean ok = fits(str, out);
-        g_free(str);
-        return ok;
+        return other_caps(caps, out);
     }
     GstVideoInfo info;
     if (!gst_video_info_from_caps(&info, caps)) {
@@ -107,6 +128,10 @@ GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
     if (gst_caps_get_size(caps) != 1) {
         gst_caps_unref(caps);
         return NULL;
+    }
+    /* Interleaved is raw audio's usual layout, dropped first to fit. */
+    if (gst_structure_has_name(s, "audio/x-raw") && !gst_structure_has_field(s, "layout")) {
+        gst_structure_set(s, "layout", G_TYPE_STRING, "interleaved", NULL);
     }
     if (gst_structure_has_name(s, "video/x-raw")) {
         if (!gst_structure_has_field(s, "framerate")) {
