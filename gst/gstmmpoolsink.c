@@ -42,7 +42,7 @@ struct _GstMmpoolSink {
     mmpool *handle;         /* for the copies, and to check the pool */
     gsize frame_size;       /* payload bytes for raw video, 0 for other caps */
     GstBufferPool *offered; /* the slot pool given upstream, if any */
-    gboolean unlocking;
+    gint unlocking;         /* set by unlock() from another thread: atomic */
     guint64 dropped;
 };
 
@@ -212,7 +212,7 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
         rc = copy_in(self, buf, &times);
         /* A pending interrupt from an unlock() that found nothing blocked
          * cancels the next wait: once more, unless we are unlocking. */
-        if (rc == MMPOOL_ECANCELED && !self->unlocking) {
+        if (rc == MMPOOL_ECANCELED && !g_atomic_int_get(&self->unlocking)) {
             rc = copy_in(self, buf, &times);
         }
     }
@@ -243,7 +243,7 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
 static gboolean sink_unlock(GstBaseSink *bs) {
     GstMmpoolSink *self = GST_MMPOOL_SINK(bs);
     g_mutex_lock(&self->lock);
-    self->unlocking = TRUE;
+    g_atomic_int_set(&self->unlocking, TRUE);
     if (self->handle != NULL) {
         mmpool_interrupt(self->handle);
     }
@@ -254,7 +254,7 @@ static gboolean sink_unlock(GstBaseSink *bs) {
 static gboolean sink_unlock_stop(GstBaseSink *bs) {
     GstMmpoolSink *self = GST_MMPOOL_SINK(bs);
     g_mutex_lock(&self->lock);
-    self->unlocking = FALSE;
+    g_atomic_int_set(&self->unlocking, FALSE);
     g_mutex_unlock(&self->lock);
     return TRUE;
 }
