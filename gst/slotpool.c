@@ -1,7 +1,10 @@
 /* mmpoolsink's buffer pool (slotpool.h). The slot behind a buffer is
  * borrowed when the buffer is acquired and, if the buffer is freed without
  * reaching the sink (a flush, a stop, an element that drops it), the loan
- * is aborted then, so no slot stays held. */
+ * is aborted then, so no slot stays held. The memory wrapping a slot is
+ * NO_SHARE, so a copy of the buffer copies the bytes rather than pointing
+ * at a slot the writer reuses; and it keeps the handles (their mapping)
+ * open until it is freed, should it outlive its buffer and the pool. */
 #include "slotpool.h"
 
 #include <string.h>
@@ -10,9 +13,17 @@
  * MMPOOL_MAX_HANDLES (readers need entries too). */
 #define MAX_LOANS 8
 
+/* The pool's handles, shared by the pool (from start to stop) and by every
+ * memory wrapping one of their slots; closed with the last reference. */
+typedef struct handles {
+    gint refs;
+    guint n;
+    mmpool *h[MAX_LOANS];
+} handles;
+
 typedef struct loan {
-    mmpool *handle;
-    guint8 *data; /* the slot, while loaned */
+    mmpool *handle; /* handles->h[i] of the pool's, while started */
+    guint8 *data;   /* the slot, while loaned */
     size_t cap;
     gboolean loaned;
 } loan;
@@ -23,6 +34,7 @@ struct _GstMmpoolSlotPool {
     gsize frame_size;
     int timeout_ms;
     guint n;
+    handles *open; /* from start to stop */
     loan loans[MAX_LOANS];
     GMutex lock; /* guards free_mask and flushing */
     GCond cond;
@@ -41,18 +53,32 @@ static guint loan_of(GstBuffer *buf) {
     return GPOINTER_TO_UINT(gst_mini_object_get_qdata(GST_MINI_OBJECT(buf), loan_quark()));
 }
 
+static void handles_unref(gpointer data) {
+    handles *hs = data;
+    if (!g_atomic_int_dec_and_test(&hs->refs)) {
+        return;
+    }
+    for (guint i = 0; i < hs->n; i++) {
+        mmpool_close(hs->h[i]);
+    }
+    g_free(hs);
+}
+
 static gboolean slot_pool_start(GstBufferPool *bp) {
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
-    for (guint i = 0; i < self->n; i++) {
-        int rc = mmpool_open(&self->loans[i].handle, self->path, NULL);
+    handles *hs = g_new0(handles, 1);
+    hs->refs = 1;
+    for (; hs->n < self->n; hs->n++) {
+        int rc = mmpool_open(&hs->h[hs->n], self->path, NULL);
         if (rc != 0) {
             GST_WARNING_OBJECT(self, "cannot open %s: %s", self->path, mmpool_strerror(rc));
-            for (guint j = 0; j < i; j++) {
-                mmpool_close(self->loans[j].handle);
-                self->loans[j].handle = NULL;
-            }
+            handles_unref(hs);
             return FALSE;
         }
+    }
+    self->open = hs;
+    for (guint i = 0; i < self->n; i++) {
+        self->loans[i].handle = hs->h[i];
     }
     g_mutex_lock(&self->lock);
     self->free_mask = (guint32)((1u << self->n) - 1u);
@@ -60,12 +86,16 @@ static gboolean slot_pool_start(GstBufferPool *bp) {
     return TRUE;
 }
 
-/* Called once every buffer is back: no loan is left. */
+/* Called once every buffer is back: no loan is left. The handles close
+ * now, or with the last memory still wrapping a slot. */
 static gboolean slot_pool_stop(GstBufferPool *bp) {
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
     for (guint i = 0; i < self->n; i++) {
-        mmpool_close(self->loans[i].handle);
         self->loans[i].handle = NULL;
+    }
+    if (self->open != NULL) {
+        handles_unref(self->open);
+        self->open = NULL;
     }
     return TRUE;
 }
@@ -121,9 +151,11 @@ static GstFlowReturn slot_pool_acquire(GstBufferPool *bp, GstBuffer **out,
     }
     l->data = data;
     l->loaned = TRUE;
+    g_atomic_int_inc(&self->open->refs);
     GstBuffer *buf = gst_buffer_new();
-    gst_buffer_append_memory(
-        buf, gst_memory_new_wrapped(0, data, self->frame_size, 0, self->frame_size, NULL, NULL));
+    gst_buffer_append_memory(buf, gst_memory_new_wrapped(GST_MEMORY_FLAG_NO_SHARE, data,
+                                                         self->frame_size, 0, self->frame_size,
+                                                         self->open, handles_unref));
     gst_mini_object_set_qdata(GST_MINI_OBJECT(buf), loan_quark(), GUINT_TO_POINTER(i + 1), NULL);
     *out = buf;
     return GST_FLOW_OK;

@@ -11,12 +11,13 @@
  * the first 8 bytes first (the sender of a latency measurement); latency_ns
  * is now minus those 8 bytes (meaningful on the receiving side).
  * MMPOOL_GST_HOLD=1 keeps every buffer until SIGUSR1. MMPOOL_GST_NOSUM=1
- * skips the checksum. Exit status: 0 at EOS, 2 on an error message (printed
- * as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60) pass,
- * 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink,
- * for one, removes its shared memory).
- * At the end it prints "dropped N" when the element named "log" has a
- * property "dropped", and "caps CAPS" of its pad. */
+ * skips the checksum. MMPOOL_GST_KEEP_COPY=1 keeps gst_buffer_copy() of the
+ * first buffer past the pipeline's stop, then maps it and prints
+ * "copy CHECKSUM" (what a tee or videorate may do with a sink's buffer). Exit status: 0 at EOS, 2
+ * on an error message (printed as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60)
+ * pass, 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink, for one, removes
+ * its shared memory). At the end it prints "dropped N" when the element named "log" has a property
+ * "dropped", and "caps CAPS" of its pad. */
 #include "gst_check.h"
 
 #include <glib-unix.h>
@@ -34,6 +35,8 @@ static volatile sig_atomic_t release_requested;
 static gboolean stamp;
 static gboolean hold;
 static gboolean nosum;
+static gboolean keep_copy;
+static GstBuffer *kept; /* the copy MMPOOL_GST_KEEP_COPY keeps */
 static char pool_file[512];
 
 static void on_usr1(int sig) {
@@ -68,6 +71,9 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
             GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) ? 1 : 0,
             stamp ? 0 : (gint64)(now - sent), now);
     fflush(log_file);
+    if (keep_copy && kept == NULL) {
+        kept = gst_buffer_copy(buf);
+    }
     if (hold) {
         g_mutex_lock(&held_lock);
         g_ptr_array_add(held, gst_buffer_ref(buf));
@@ -137,6 +143,7 @@ int main(int argc, char **argv) {
     stamp = g_strcmp0(getenv("MMPOOL_GST_STAMP"), "1") == 0;
     hold = g_strcmp0(getenv("MMPOOL_GST_HOLD"), "1") == 0;
     nosum = g_strcmp0(getenv("MMPOOL_GST_NOSUM"), "1") == 0;
+    keep_copy = g_strcmp0(getenv("MMPOOL_GST_KEEP_COPY"), "1") == 0;
     const char *limit = getenv("MMPOOL_GST_LIMIT_S");
     held = g_ptr_array_new_with_free_func((GDestroyNotify)gst_buffer_unref);
     signal(SIGUSR1, on_usr1);
@@ -203,6 +210,15 @@ int main(int argc, char **argv) {
     gst_object_unref(pipeline);
     g_main_loop_unref(loop);
     g_ptr_array_unref(held);
+    if (kept != NULL) {
+        /* The pipeline and its pools are gone: the copy must not need them. */
+        GstMapInfo map;
+        if (gst_buffer_map(kept, &map, GST_MAP_READ)) {
+            printf("copy %016" G_GINT64_MODIFIER "x\n", mmp__gst_checksum(map.data, map.size));
+            gst_buffer_unmap(kept, &map);
+        }
+        gst_buffer_unref(kept);
+    }
     fclose(log_file);
     fflush(stdout);
     return status;

@@ -429,6 +429,31 @@ static void case_dropped_loans(void) {
            N - nw, N);
 }
 
+/* A copy of a sink's buffer taken upstream of the sink (gst_buffer_copy,
+ * as tee, videorate or gst_buffer_make_writable do) and kept after the
+ * pipeline stopped: it is safe to map and holds that frame's bytes, though
+ * the slot has since taken other frames and the pool's handles are closed. */
+static void case_kept_copy(void) {
+    mmpool *h = create(SMALL ",framerate=30/1", SMALL_SIZE + TRAILER, 4);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=12 pattern=ball ! " SMALL
+                       ",framerate=30/1 ! identity ! mmpoolsink name=log pool=%P sync=false",
+                       "MMPOOL_GST_KEEP_COPY=1");
+    int ws = reap(writer, 20000, "the writer");
+    CHECK(ws == 0, "writer exit %d (a signal is 128 + its number): %s", ws,
+          slurp(file_of("writer.err")));
+    static entry w[16];
+    CHECK(load("writer", w, 16) == 12, "writer logged %d buffers", lines_of("writer"));
+    CHECK(w[0].in_pool == 1, "the first buffer is not a slot: nothing shared to test");
+    char want[32];
+    snprintf(want, sizeof want, "copy %016" PRIx64 "\n", w[0].sum);
+    const char *out = slurp(file_of("writer.out"));
+    CHECK(strstr(out, want) != NULL, "the kept copy is not the first frame (%s): %s", want, out);
+    CHECK(stats_of(h).last_seq == 12, "frames published: %" PRIu64, stats_of(h).last_seq);
+    mmpool_close(h);
+    printf("kept copy: mapped after the stop, the first frame's bytes\n");
+}
+
 /* A pool with no writer: timeout=300 ends the stream with EOS after
  * 300 ms; without it the source waits until the pipeline is stopped, and
  * the stop (unlock()) ends the wait at once, so the process ends at its
@@ -590,7 +615,7 @@ static const struct {
     {"caps_mismatch", case_caps_mismatch},   {"pool_removed", case_pool_removed},
     {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
     {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
-    {"other_caps", case_other_caps},
+    {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
 };
 
 int main(int argc, char **argv) {
