@@ -170,8 +170,13 @@ static gboolean sink_propose_allocation(GstBaseSink *bs, GstQuery *query) {
         gst_buffer_pool_set_active(self->offered, FALSE);
         gst_clear_object(&self->offered);
     }
-    GstBufferPool *pool =
-        mmp__gst_slot_pool_new(self->path, self->loans, self->frame_size, self->timeout_ms);
+    /* The pool set_caps() checked: the slot pool's handles must find it. */
+    mmpool_stats st;
+    if (mmpool_stat(self->handle, &st) != 0) {
+        return TRUE;
+    }
+    GstBufferPool *pool = mmp__gst_slot_pool_new(self->path, st.format, st.slot_capacity,
+                                                 self->loans, self->frame_size, self->timeout_ms);
     GstStructure *config = gst_buffer_pool_get_config(pool);
     gst_buffer_pool_config_set_params(config, caps, (guint)self->frame_size, 0, self->loans);
     if (!gst_buffer_pool_set_config(pool, config)) {

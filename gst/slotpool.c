@@ -31,6 +31,8 @@ typedef struct loan {
 struct _GstMmpoolSlotPool {
     GstBufferPool parent;
     gchar *path;
+    gchar *format;    /* the checked pool's */
+    guint64 capacity; /* the checked pool's slot capacity */
     gsize frame_size;
     int timeout_ms;
     guint n;
@@ -64,6 +66,25 @@ static void handles_unref(gpointer data) {
     g_free(hs);
 }
 
+/* The handles open the pool by path: it must still be the pool the sink
+ * checked, or upstream would write a frame past a smaller slot. */
+static gboolean same_pool(GstMmpoolSlotPool *self, const mmpool *h) {
+    mmpool_stats st;
+    int rc = mmpool_stat(h, &st);
+    if (rc != 0) {
+        GST_WARNING_OBJECT(self, "cannot read %s: %s", self->path, mmpool_strerror(rc));
+        return FALSE;
+    }
+    if (st.slot_capacity != self->capacity || strcmp(st.format, self->format) != 0) {
+        GST_WARNING_OBJECT(self,
+                           "pool %s was re-created: \"%s\" in slots of %" G_GUINT64_FORMAT
+                           " bytes, not \"%s\" in slots of %" G_GUINT64_FORMAT,
+                           self->path, st.format, st.slot_capacity, self->format, self->capacity);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean slot_pool_start(GstBufferPool *bp) {
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
     handles *hs = g_new0(handles, 1);
@@ -72,6 +93,11 @@ static gboolean slot_pool_start(GstBufferPool *bp) {
         int rc = mmpool_open(&hs->h[hs->n], self->path, NULL);
         if (rc != 0) {
             GST_WARNING_OBJECT(self, "cannot open %s: %s", self->path, mmpool_strerror(rc));
+            handles_unref(hs);
+            return FALSE;
+        }
+        if (!same_pool(self, hs->h[hs->n])) {
+            hs->n++;
             handles_unref(hs);
             return FALSE;
         }
@@ -142,6 +168,12 @@ static GstFlowReturn slot_pool_acquire(GstBufferPool *bp, GstBuffer **out,
     loan *l = &self->loans[i];
     void *data = NULL;
     int rc = mmpool_write_acquire(l->handle, &data, &l->cap, self->timeout_ms);
+    if (rc == 0 && l->cap < self->frame_size) {
+        /* start() checked the capacity; this check keeps a frame inside
+         * its slot whatever happens to the pool. */
+        mmpool_write_abort(l->handle);
+        rc = MMPOOL_E2BIG;
+    }
     if (rc != 0) {
         give_back(self, i);
         GST_DEBUG_OBJECT(self, "no slot (%s): a buffer of plain memory instead",
@@ -235,11 +267,13 @@ mmp__gst_commit_result mmp__gst_slot_pool_commit(GstBufferPool *pool, GstBuffer 
     return MMP__GST_COMMITTED;
 }
 
-GstBufferPool *mmp__gst_slot_pool_new(const char *path, guint loans, gsize frame_size,
-                                      int timeout_ms) {
+GstBufferPool *mmp__gst_slot_pool_new(const char *path, const char *format, guint64 capacity,
+                                      guint loans, gsize frame_size, int timeout_ms) {
     GstMmpoolSlotPool *self = g_object_new(GST_TYPE_MMPOOL_SLOT_POOL, NULL);
     gst_object_ref_sink(self);
     self->path = g_strdup(path);
+    self->format = g_strdup(format);
+    self->capacity = capacity;
     self->n = CLAMP(loans, 1, MAX_LOANS);
     self->frame_size = frame_size;
     self->timeout_ms = timeout_ms;
@@ -249,6 +283,7 @@ GstBufferPool *mmp__gst_slot_pool_new(const char *path, guint loans, gsize frame
 static void slot_pool_finalize(GObject *obj) {
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(obj);
     g_free(self->path);
+    g_free(self->format);
     g_mutex_clear(&self->lock);
     g_cond_clear(&self->cond);
     G_OBJECT_CLASS(gst_mmpool_slot_pool_parent_class)->finalize(obj);

@@ -16,11 +16,13 @@ G_DECLARE_FINAL_TYPE(GstMmpoolSlotPool, gst_mmpool_slot_pool, GST, MMPOOL_SLOT_P
 /* A pool of up to `loans` buffers on the mmpool pool at path, each of
  * frame_size bytes. One mmpool handle per buffer, since a handle holds one
  * write loan: they are opened when the pool is activated and closed when it
- * is stopped. An acquire waits up to timeout_ms for a free slot; without
- * one it hands out a buffer of plain memory, which the sink then copies
- * (or drops). */
-GstBufferPool *mmp__gst_slot_pool_new(const char *path, guint loans, gsize frame_size,
-                                      int timeout_ms);
+ * is stopped. The pool they open must still be the one the sink checked,
+ * with slots of `capacity` bytes and this format string (another process
+ * may have re-created it meanwhile): else activating fails. An acquire
+ * waits up to timeout_ms for a free slot; without one it hands out a
+ * buffer of plain memory, which the sink then copies (or drops). */
+GstBufferPool *mmp__gst_slot_pool_new(const char *path, const char *format, guint64 capacity,
+                                      guint loans, gsize frame_size, int timeout_ms);
 
 /* What mmp__gst_slot_pool_commit() did with a buffer. */
 typedef enum {

@@ -13,7 +13,10 @@
  * MMPOOL_GST_HOLD=1 keeps every buffer until SIGUSR1. MMPOOL_GST_NOSUM=1
  * skips the checksum. MMPOOL_GST_KEEP_COPY=1 keeps gst_buffer_copy() of the
  * first buffer past the pipeline's stop, then maps it and prints
- * "copy CHECKSUM" (what a tee or videorate may do with a sink's buffer). Exit status: 0 at EOS, 2
+ * "copy CHECKSUM" (what a tee or videorate may do with a sink's buffer).
+ * MMPOOL_GST_SHRINK=1 re-creates the pool $MMPOOL_GST_POOL with the same
+ * format and slots of 4096 bytes when the allocation query reaches the
+ * element named "log" (another process re-creating it in between). Exit status: 0 at EOS, 2
  * on an error message (printed as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60)
  * pass, 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink, for one, removes
  * its shared memory). At the end it prints "dropped N" when the element named "log" has a property
@@ -80,6 +83,33 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
         g_mutex_unlock(&held_lock);
     }
     return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+    (void)pad;
+    (void)data;
+    GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+    if (GST_QUERY_TYPE(query) != GST_QUERY_ALLOCATION) {
+        return GST_PAD_PROBE_OK;
+    }
+    const char *name = getenv("MMPOOL_GST_POOL");
+    mmpool *h = NULL;
+    mmpool_stats st;
+    if (mmpool_open(&h, name, NULL) != 0 || mmpool_stat(h, &st) != 0) {
+        fprintf(stderr, "shrink: cannot open %s\n", name);
+        return GST_PAD_PROBE_REMOVE;
+    }
+    mmpool_close(h);
+    mmpool_unlink(name);
+    mmpool_options o = {.slot_capacity = 4096,
+                        .slot_count = st.slot_count,
+                        .flags = MMPOOL_CREATE | MMPOOL_EXCL,
+                        .format = st.format};
+    if (mmpool_open(&h, name, &o) != 0) {
+        fprintf(stderr, "shrink: cannot re-create %s\n", name);
+    }
+    /* Kept open to the end, so the pool stays for the test to look at. */
+    return GST_PAD_PROBE_REMOVE;
 }
 
 static gboolean on_tick(gpointer data) {
@@ -159,6 +189,9 @@ int main(int argc, char **argv) {
     if (log != NULL) {
         pad = gst_element_get_static_pad(log, "sink");
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, NULL, NULL);
+        if (g_strcmp0(getenv("MMPOOL_GST_SHRINK"), "1") == 0) {
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_query, NULL, NULL);
+        }
     }
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
     GstBus *bus = gst_element_get_bus(pipeline);

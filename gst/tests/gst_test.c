@@ -454,6 +454,30 @@ static void case_kept_copy(void) {
     printf("kept copy: mapped after the stop, the first frame's bytes\n");
 }
 
+/* The pool is re-created with 4096-byte slots after the sink checked it
+ * and before its buffer pool opens its handles: the buffer pool refuses
+ * the new pool instead of handing upstream slots smaller than a frame,
+ * and nothing is written into it. */
+static void case_pool_shrunk(void) {
+    mmpool *h = create(SMALL ",framerate=30/1", SMALL_SIZE + TRAILER, 4);
+    mmpool_close(h);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=5 ! " SMALL
+                       ",framerate=30/1 ! mmpoolsink name=log pool=%P sync=false",
+                       "MMPOOL_GST_SHRINK=1");
+    int ws = reap(writer, 20000, "the writer");
+    const char *err = slurp(file_of("writer.err"));
+    CHECK(ws == 2, "writer exit %d, not an error message (a signal is 128 + its number): %s", ws,
+          err);
+    h = await_pool(1000);
+    mmpool_stats st = stats_of(h);
+    CHECK(st.slot_capacity == 4096, "the pool was not re-created: %" PRIu64 " bytes a slot",
+          st.slot_capacity);
+    CHECK(st.last_seq == 0, "%" PRIu64 " frames written into the small pool", st.last_seq);
+    mmpool_close(h);
+    printf("pool shrunk: refused, nothing written; %s", err);
+}
+
 /* A pool with no writer: timeout=300 ends the stream with EOS after
  * 300 ms; without it the source waits until the pipeline is stopped, and
  * the stop (unlock()) ends the wait at once, so the process ends at its
@@ -616,6 +640,7 @@ static const struct {
     {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
     {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
     {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
+    {"pool_shrunk", case_pool_shrunk},
 };
 
 int main(int argc, char **argv) {
