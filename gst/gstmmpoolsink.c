@@ -188,12 +188,14 @@ static gboolean sink_propose_allocation(GstBaseSink *bs, GstQuery *query) {
     return TRUE;
 }
 
-/* Copies buf into a slot: the path for buffers that are not loans. */
-static int copy_in(GstMmpoolSink *self, GstBuffer *buf, const mmp__gst_times *times) {
+/* Copies buf into a slot, waiting up to timeout_ms for one: the path for
+ * buffers that are not loans. */
+static int copy_in(GstMmpoolSink *self, GstBuffer *buf, const mmp__gst_times *times,
+                   int timeout_ms) {
     void *data = NULL;
     size_t cap = 0;
     gsize len = gst_buffer_get_size(buf);
-    int rc = mmpool_write_acquire(self->handle, &data, &cap, self->timeout_ms);
+    int rc = mmpool_write_acquire(self->handle, &data, &cap, timeout_ms);
     if (rc != 0) {
         return rc;
     }
@@ -213,12 +215,16 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
     GstMmpoolSink *self = GST_MMPOOL_SINK(bs);
     mmp__gst_times times = {GST_BUFFER_PTS(buf), GST_BUFFER_DTS(buf), GST_BUFFER_DURATION(buf)};
     int rc = 0;
-    if (mmp__gst_slot_pool_commit(self->offered, buf, &times, &rc) == MMP__GST_NOT_A_LOAN) {
-        rc = copy_in(self, buf, &times);
+    mmp__gst_commit_result done = mmp__gst_slot_pool_commit(self->offered, buf, &times, &rc);
+    if (done != MMP__GST_COMMITTED) {
+        /* A frame that waited the timeout for a slot already is not made
+         * to wait a second time: a slot free now, or it is dropped. */
+        int timeout_ms = done == MMP__GST_NO_SLOT ? 0 : self->timeout_ms;
+        rc = copy_in(self, buf, &times, timeout_ms);
         /* A pending interrupt from an unlock() that found nothing blocked
          * cancels the next wait: once more, unless we are unlocking. */
         if (rc == MMPOOL_ECANCELED && !g_atomic_int_get(&self->unlocking)) {
-            rc = copy_in(self, buf, &times);
+            rc = copy_in(self, buf, &times, timeout_ms);
         }
     }
     switch (rc) {

@@ -26,6 +26,7 @@ typedef struct loan {
     guint8 *data;   /* the slot, while loaned */
     size_t cap;
     gboolean loaned;
+    gboolean acquiring; /* in mmpool_write_acquire(): under the pool's lock */
 } loan;
 
 struct _GstMmpoolSlotPool {
@@ -38,7 +39,7 @@ struct _GstMmpoolSlotPool {
     guint n;
     handles *open; /* from start to stop */
     loan loans[MAX_LOANS];
-    GMutex lock; /* guards free_mask and flushing */
+    GMutex lock; /* guards free_mask, flushing and each loan's acquiring */
     GCond cond;
     guint32 free_mask; /* bit i: loans[i] is not behind a buffer */
     gboolean flushing;
@@ -49,6 +50,12 @@ G_DEFINE_TYPE(GstMmpoolSlotPool, gst_mmpool_slot_pool, GST_TYPE_BUFFER_POOL)
 /* Which entry of loans a buffer stands for: index + 1, 0 for none. */
 static GQuark loan_quark(void) {
     return g_quark_from_static_string("mmpool-loan");
+}
+
+/* Set on the buffer of plain memory handed out when no slot came free
+ * within the timeout: the sink must not wait a second time for it. */
+static GQuark no_slot_quark(void) {
+    return g_quark_from_static_string("mmpool-no-slot");
 }
 
 static guint loan_of(GstBuffer *buf) {
@@ -126,7 +133,9 @@ static gboolean slot_pool_stop(GstBufferPool *bp) {
     return TRUE;
 }
 
-/* Takes a free entry, waiting for one unless params say not to. */
+/* Takes a free entry, waiting for one unless params say not to, and
+ * marks it acquiring (in the same hold of the lock as the flushing check,
+ * so that a flush either sees it acquiring or is seen here). */
 static GstFlowReturn take_entry(GstMmpoolSlotPool *self, GstBufferPoolAcquireParams *params,
                                 guint *index) {
     GstFlowReturn ret = GST_FLOW_OK;
@@ -143,9 +152,26 @@ static GstFlowReturn take_entry(GstMmpoolSlotPool *self, GstBufferPoolAcquirePar
     } else {
         *index = (guint)g_bit_nth_lsf(self->free_mask, -1);
         self->free_mask &= ~(1u << *index);
+        self->loans[*index].acquiring = TRUE;
     }
     g_mutex_unlock(&self->lock);
     return ret;
+}
+
+/* Ends entry index's acquire; TRUE if the pool is flushing. */
+static gboolean acquired(GstMmpoolSlotPool *self, guint index) {
+    g_mutex_lock(&self->lock);
+    self->loans[index].acquiring = FALSE;
+    gboolean flushing = self->flushing;
+    g_mutex_unlock(&self->lock);
+    return flushing;
+}
+
+static gboolean is_flushing(GstMmpoolSlotPool *self) {
+    g_mutex_lock(&self->lock);
+    gboolean flushing = self->flushing;
+    g_mutex_unlock(&self->lock);
+    return flushing;
 }
 
 static void give_back(GstMmpoolSlotPool *self, guint index) {
@@ -168,6 +194,21 @@ static GstFlowReturn slot_pool_acquire(GstBufferPool *bp, GstBuffer **out,
     loan *l = &self->loans[i];
     void *data = NULL;
     int rc = mmpool_write_acquire(l->handle, &data, &l->cap, self->timeout_ms);
+    /* An interrupt that a flush made after this handle's previous acquire
+     * had returned cancels this one: once more, unless flushing now. */
+    if (rc == MMPOOL_ECANCELED && !is_flushing(self)) {
+        rc = mmpool_write_acquire(l->handle, &data, &l->cap, self->timeout_ms);
+    }
+    /* A slot won as a flush began goes back unused, as the flush asks
+     * (the flush's interrupt, left pending, is handled as above). */
+    if (acquired(self, i) && rc == 0) {
+        mmpool_write_abort(l->handle);
+        rc = MMPOOL_ECANCELED;
+    }
+    if (rc == MMPOOL_ECANCELED) {
+        give_back(self, i);
+        return GST_FLOW_FLUSHING;
+    }
     if (rc == 0 && l->cap < self->frame_size) {
         /* start() checked the capacity; this check keeps a frame inside
          * its slot whatever happens to the pool. */
@@ -179,7 +220,14 @@ static GstFlowReturn slot_pool_acquire(GstBufferPool *bp, GstBuffer **out,
         GST_DEBUG_OBJECT(self, "no slot (%s): a buffer of plain memory instead",
                          mmpool_err_name(rc));
         *out = gst_buffer_new_allocate(NULL, self->frame_size, NULL);
-        return *out != NULL ? GST_FLOW_OK : GST_FLOW_ERROR;
+        if (*out == NULL) {
+            return GST_FLOW_ERROR;
+        }
+        if (rc == MMPOOL_ETIMEDOUT || rc == MMPOOL_EBUSY) {
+            gst_mini_object_set_qdata(GST_MINI_OBJECT(*out), no_slot_quark(), GINT_TO_POINTER(1),
+                                      NULL);
+        }
+        return GST_FLOW_OK;
     }
     l->data = data;
     l->loaned = TRUE;
@@ -217,10 +265,19 @@ static void slot_pool_reset(GstBufferPool *bp, GstBuffer *buf) {
     (void)buf; /* freed by release: nothing to reset */
 }
 
+/* Ends the waits of acquire: for an entry, and for a slot (an interrupt
+ * of the handles mid-acquire; mmpool_interrupt may be called from any
+ * thread at any time, and the handles stay open until stop, which comes
+ * after every acquire has returned). */
 static void slot_pool_flush_start(GstBufferPool *bp) {
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(bp);
     g_mutex_lock(&self->lock);
     self->flushing = TRUE;
+    for (guint i = 0; i < self->n; i++) {
+        if (self->loans[i].acquiring) {
+            mmpool_interrupt(self->loans[i].handle);
+        }
+    }
     g_cond_broadcast(&self->cond);
     g_mutex_unlock(&self->lock);
 }
@@ -237,6 +294,9 @@ mmp__gst_commit_result mmp__gst_slot_pool_commit(GstBufferPool *pool, GstBuffer 
     *rc = 0;
     if (pool == NULL || buf->pool != pool) {
         return MMP__GST_NOT_A_LOAN;
+    }
+    if (gst_mini_object_get_qdata(GST_MINI_OBJECT(buf), no_slot_quark()) != NULL) {
+        return MMP__GST_NO_SLOT;
     }
     GstMmpoolSlotPool *self = GST_MMPOOL_SLOT_POOL(pool);
     guint index = loan_of(buf);

@@ -478,6 +478,78 @@ static void case_pool_shrunk(void) {
     printf("pool shrunk: refused, nothing written; %s", err);
 }
 
+/* Creates a 4-slot pool whose every slot a reader in this process holds:
+ * it writes four frames and keeps a read loan on each. *reader is that
+ * reader; returns the creating handle. */
+static mmpool *starved_pool(mmpool **reader) {
+    static unsigned char frame[SMALL_SIZE];
+    static mmpool_view views[4];
+    mmpool *h = create(SMALL ",framerate=30/1", SMALL_SIZE + TRAILER, 4);
+    for (int i = 0; i < 4; i++) {
+        int rc = mmpool_write(h, frame, sizeof frame, 0);
+        CHECK(rc == 0, "write: %s", mmpool_strerror(rc));
+    }
+    mmpool_options o = {.read_mode = MMPOOL_READ_FIFO};
+    int rc = mmpool_open(reader, pool, &o);
+    CHECK(rc == 0, "open: %s", mmpool_strerror(rc));
+    for (int i = 0; i < 4; i++) {
+        rc = mmpool_read_acquire(*reader, &views[i], 0);
+        CHECK(rc == 0, "read loan %d: %s", i, mmpool_strerror(rc));
+    }
+    return h;
+}
+
+/* Readers hold every slot and the sink waits up to 8 s for one: stopping
+ * the pipeline (SIGTERM: gst_run sets it to NULL) ends the wait at once
+ * (the buffer pool's flush interrupts the blocked write acquire). */
+static void case_stop_blocked(void) {
+    mmpool *r = NULL;
+    mmpool *h = starved_pool(&r);
+    pid_t writer = run("writer",
+                       "videotestsrc ! " SMALL
+                       ",framerate=30/1 ! mmpoolsink name=log pool=%P timeout=8000 sync=false",
+                       NULL);
+    /* The sink's handle and its two loans' handles, then time to block. */
+    await_state(h, 5, 0, 10000);
+    sleep_ms(500);
+    CHECK(lines_of("writer") == 0, "a buffer reached the sink while every slot was held");
+    uint64_t t0 = now_ms();
+    kill(writer, SIGTERM);
+    int ws = reap(writer, 10000, "the writer after SIGTERM");
+    uint64_t took = now_ms() - t0;
+    CHECK(ws == 4, "writer exit %d: %s", ws, slurp(file_of("writer.err")));
+    CHECK(took < 2000, "the stop took %" PRIu64 " ms: the blocked acquire was not interrupted",
+          took);
+    mmpool_close(r);
+    mmpool_close(h);
+    printf("stop blocked: the pipeline stopped %" PRIu64 " ms after SIGTERM (timeout 8000)\n",
+           took);
+}
+
+/* Readers hold every slot: each frame waits the sink's timeout once (in
+ * the buffer pool's acquire) and is dropped, not a second time in render. */
+static void case_drop_pace(void) {
+    enum { N = 6, TIMEOUT = 400 };
+    mmpool *r = NULL;
+    mmpool *h = starved_pool(&r);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=6 ! " SMALL
+                       ",framerate=30/1 ! mmpoolsink name=log pool=%P timeout=400 sync=false",
+                       NULL);
+    CHECK(reap(writer, 20000, "the writer") == 0, "writer: %s", slurp(file_of("writer.err")));
+    static entry w[N + 1];
+    CHECK(load("writer", w, N + 1) == N, "writer logged %d buffers", lines_of("writer"));
+    CHECK(strstr(slurp(file_of("writer.out")), "dropped 6\n") != NULL, "writer: %s",
+          slurp(file_of("writer.out")));
+    uint64_t per = (w[N - 1].arrival - w[0].arrival) / (N - 1) / 1000000u;
+    CHECK(per >= TIMEOUT * 3 / 4 && per < TIMEOUT * 3 / 2,
+          "a dropped frame every %" PRIu64 " ms with timeout=%d", per, TIMEOUT);
+    CHECK(stats_of(h).last_seq == 4, "a frame was written while every slot was held");
+    mmpool_close(r);
+    mmpool_close(h);
+    printf("drop pace: a frame dropped every %" PRIu64 " ms with timeout=%d\n", per, TIMEOUT);
+}
+
 /* A pool with no writer: timeout=300 ends the stream with EOS after
  * 300 ms; without it the source waits until the pipeline is stopped, and
  * the stop (unlock()) ends the wait at once, so the process ends at its
@@ -640,7 +712,8 @@ static const struct {
     {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
     {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
     {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
-    {"pool_shrunk", case_pool_shrunk},
+    {"pool_shrunk", case_pool_shrunk},       {"stop_blocked", case_stop_blocked},
+    {"drop_pace", case_drop_pace},
 };
 
 int main(int argc, char **argv) {
