@@ -124,11 +124,18 @@ GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
     if (caps == NULL) {
         return NULL;
     }
-    GstStructure *s = gst_caps_get_structure(caps, 0);
-    if (gst_caps_get_size(caps) != 1) {
+    /* The string comes from any process that made the pool: the caps a
+     * source pushes must describe its buffers, which are one structure of
+     * fixed values in system memory (the slot), whatever the media type. */
+    GstCapsFeatures *features =
+        gst_caps_get_size(caps) == 1 ? gst_caps_get_features(caps, 0) : NULL;
+    if (gst_caps_get_size(caps) != 1 || !gst_caps_is_fixed(caps) ||
+        (features != NULL &&
+         !gst_caps_features_is_equal(features, GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY))) {
         gst_caps_unref(caps);
         return NULL;
     }
+    GstStructure *s = gst_caps_get_structure(caps, 0);
     /* Interleaved is raw audio's usual layout, dropped first to fit. */
     if (gst_structure_has_name(s, "audio/x-raw") && !gst_structure_has_field(s, "layout")) {
         gst_structure_set(s, "layout", G_TYPE_STRING, "interleaved", NULL);
@@ -138,7 +145,7 @@ GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
             gst_structure_set(s, "framerate", GST_TYPE_FRACTION, 0, 1, NULL);
         }
         GstVideoInfo info;
-        if (!gst_caps_is_fixed(caps) || !gst_video_info_from_caps(&info, caps)) {
+        if (!gst_video_info_from_caps(&info, caps)) {
             gst_caps_unref(caps);
             return NULL;
         }

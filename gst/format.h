@@ -26,8 +26,10 @@ typedef struct mmp__gst_times {
 gboolean mmp__gst_format_from_caps(const GstCaps *caps, char *out, gsize *frame_size);
 
 /* The caps a format string stands for, with the payload size as above;
- * NULL if it is neither a caps string nor "ENCODING WxH". Raw video
- * without a framerate gets framerate=0/1 (variable). */
+ * NULL if it is neither a caps string nor "ENCODING WxH", or if its caps
+ * are not one structure of fixed values in system memory (no features such
+ * as memory:DMABuf). Raw video without a framerate gets framerate=0/1
+ * (variable). */
 GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size);
 
 /* Writes the trailer at dst (MMP__GST_TRAILER_SIZE bytes). */

@@ -7,7 +7,9 @@
 
 #include "format.h"
 
+#include <errno.h>
 #include <mmpool.h>
+#include <stdatomic.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC(mmpoolsrc_debug);
@@ -23,7 +25,8 @@ enum {
     PROP_TIMEOUT,
     PROP_EOS_NO_WRITERS,
     PROP_MAX_HELD,
-    PROP_DROPPED
+    PROP_DROPPED,
+    PROP_REJECTED
 };
 
 /* The handle and what the loans share; freed with the last reference
@@ -59,6 +62,7 @@ struct _GstMmpoolSrc {
     guint limit; /* loans at most: max_held, or slots - 1 */
     gboolean had_writer;
     guint64 dropped;
+    atomic_uint_fast64_t rejected; /* read by get_property from any thread */
 };
 
 G_DEFINE_TYPE(GstMmpoolSrc, gst_mmpool_src, GST_TYPE_PUSH_SRC)
@@ -129,7 +133,9 @@ static gboolean src_start(GstBaseSrc *bs) {
     if (caps == NULL) {
         mmpool_close(h);
         GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                          ("pool %s has format \"%s\", which is no caps", self->path, st.format),
+                          ("pool %s has format \"%s\", which is no caps a source can push "
+                           "(one structure of fixed values in system memory, or ENCODING WxH)",
+                           self->path, st.format),
                           (NULL));
         return FALSE;
     }
@@ -264,14 +270,28 @@ static void stamp(GstMmpoolSrc *self, GstBuffer *buf, const mmp__gst_times *t) {
     }
 }
 
-/* Wraps a loan in a buffer whose memory is the slot itself. */
-static GstBuffer *wrap(GstMmpoolSrc *self, const mmpool_view *view) {
+/* Wraps a loan in a buffer whose memory is the slot itself; NULL, with
+ * the loan released, for a frame whose payload is not the caps' frame
+ * size (a writer of another process that does not keep to the caps). */
+static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
+    mmp__gst_times times;
+    gsize size = mmp__gst_trailer_read(view->data, view->frame.len, self->frame_size, &times);
+    if (self->frame_size > 0 && size != self->frame_size) {
+        GST_WARNING_OBJECT(self,
+                           "frame %" G_GUINT64_FORMAT " has %" G_GSIZE_FORMAT
+                           " bytes, the caps %" G_GSIZE_FORMAT ": dropped",
+                           view->frame.seq, size, self->frame_size);
+        g_mutex_lock(&self->sh->lock);
+        mmpool_read_release(self->sh->handle, view);
+        self->sh->held--;
+        g_mutex_unlock(&self->sh->lock);
+        atomic_fetch_add_explicit(&self->rejected, 1, memory_order_relaxed);
+        return NULL;
+    }
     loan *l = g_new0(loan, 1);
     l->view = *view;
     l->sh = self->sh;
     g_atomic_int_inc(&self->sh->refs);
-    mmp__gst_times times;
-    gsize size = mmp__gst_trailer_read(view->data, view->frame.len, self->frame_size, &times);
     GstBuffer *buf = gst_buffer_new();
     gst_buffer_append_memory(buf,
                              gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, (gpointer)view->data,
@@ -305,7 +325,10 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
         case 0:
             self->had_writer = TRUE;
             *out = wrap(self, &view);
-            return GST_FLOW_OK;
+            if (*out != NULL) {
+                return GST_FLOW_OK;
+            }
+            break;
         case MMPOOL_EAGAIN:
             w = wait_for_frame(self, since);
             break;
@@ -374,6 +397,9 @@ static void src_get_property(GObject *obj, guint id, GValue *value, GParamSpec *
     case PROP_DROPPED:
         g_value_set_uint64(value, self->dropped);
         break;
+    case PROP_REJECTED:
+        g_value_set_uint64(value, atomic_load_explicit(&self->rejected, memory_order_relaxed));
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
     }
@@ -437,6 +463,12 @@ static void gst_mmpool_src_class_init(GstMmpoolSrcClass *klass) {
         g_param_spec_uint64("dropped", "Dropped",
                             "Frames the pool published that this source never pushed "
                             "(overwritten, or skipped in latest mode)",
+                            0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property(
+        gobject_class, PROP_REJECTED,
+        g_param_spec_uint64("rejected", "Rejected",
+                            "Frames dropped because their payload is not the caps' frame size "
+                            "(a writer that does not keep to the pool's format)",
                             0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
     gst_element_class_set_static_metadata(

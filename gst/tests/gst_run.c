@@ -112,6 +112,18 @@ static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer d
     return GST_PAD_PROBE_REMOVE;
 }
 
+/* Prints "PREFIXNAME N" for each counter property the element has. */
+static void print_counters(GstElement *element, const char *prefix) {
+    static const char *const counters[] = {"dropped", "rejected"};
+    for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), counters[i]) != NULL) {
+            guint64 n = 0;
+            g_object_get(element, counters[i], &n, NULL);
+            printf("%s%s %" G_GUINT64_FORMAT "\n", prefix, counters[i], n);
+        }
+    }
+}
+
 static gboolean on_tick(gpointer data) {
     (void)data;
     if (release_requested) {
@@ -214,11 +226,7 @@ int main(int argc, char **argv) {
         g_main_loop_run(loop);
     }
     if (log != NULL) {
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(log), "dropped") != NULL) {
-            guint64 dropped = 0;
-            g_object_get(log, "dropped", &dropped, NULL);
-            printf("dropped %" G_GUINT64_FORMAT "\n", dropped);
-        }
+        print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);
         if (caps != NULL) {
             gchar *s = gst_caps_to_string(caps);
@@ -226,6 +234,11 @@ int main(int argc, char **argv) {
             g_free(s);
             gst_caps_unref(caps);
         }
+    }
+    GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    if (src != NULL) {
+        print_counters(src, "src ");
+        gst_object_unref(src);
     }
     g_mutex_lock(&held_lock);
     g_ptr_array_set_size(held, 0);

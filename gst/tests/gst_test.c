@@ -550,6 +550,72 @@ static void case_drop_pace(void) {
     printf("drop pace: a frame dropped every %" PRIu64 " ms with timeout=%d\n", per, TIMEOUT);
 }
 
+/* A writer that is not mmpoolsink and does not keep to the pool's caps
+ * (64x48 BGR, 9216 bytes): frames of 1 byte, 9215 bytes and 9248 bytes
+ * without a trailer are dropped and counted as rejected, never pushed with
+ * the caps; the frames of the right size (one with a trailer) go through.
+ * Then format strings that are no caps a source can push: the source
+ * refuses to start, naming the format string. */
+static void case_hostile_writer(void) {
+    enum { W = 64, H = 48, SIZE = W * H * 3 };
+    static unsigned char good[3][SIZE + TRAILER];
+    static unsigned char junk[SIZE + TRAILER];
+    for (int f = 0; f < 3; f++) {
+        for (size_t k = 0; k < sizeof good[f]; k++) {
+            good[f][k] = (unsigned char)(k * 7 + (size_t)f);
+        }
+    }
+    memcpy(good[2] + SIZE, "MMPOOLTS", 8);
+    memset(junk, 0xAB, sizeof junk);
+    mmpool *h = create("video/x-raw,format=BGR,width=64,height=48", SIZE + TRAILER, 16);
+    pid_t reader = run("reader",
+                       "mmpoolsrc name=src pool=%P mode=fifo eos-on-no-writers=true ! "
+                       "fakesink name=log",
+                       NULL);
+    await_state(h, 2, 0, 10000);
+    const struct {
+        const unsigned char *data;
+        size_t len;
+    } frames[] = {{good[0], SIZE},        {junk, 1},
+                  {good[1], SIZE},        {junk, SIZE - 1},
+                  {junk, SIZE + TRAILER}, {good[2], SIZE + TRAILER}};
+    for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+        int rc = mmpool_write(h, frames[i].data, frames[i].len, 1000);
+        CHECK(rc == 0, "write %zu: %s", i, mmpool_strerror(rc));
+    }
+    mmpool_close(h);
+    int rs = reap(reader, 10000, "the reader");
+    CHECK(rs == 0, "reader exit %d: %s", rs, slurp(file_of("reader.err")));
+    static entry r[8];
+    int nr = load("reader", r, 8);
+    CHECK(nr == 3, "the source pushed %d frames, not the 3 of the caps' size", nr);
+    for (int f = 0; f < 3; f++) {
+        CHECK(r[f].sum == mmp__gst_checksum(good[f], SIZE), "frame %d differs", f);
+    }
+    CHECK(strstr(slurp(file_of("reader.out")), "src rejected 3\n") != NULL, "reader: %s",
+          slurp(file_of("reader.out")));
+    mmpool_unlink(pool);
+
+    static const char *const odd[] = {
+        "video/x-raw(memory:DMABuf),format=BGR,width=64,height=48",
+        "audio/x-raw,format=S16LE,rate=[1,48000],channels=1",
+        "video/x-raw,format=BGR,width=[1,64],height=48",
+        "application/x-thing,size={1,2}",
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        h = create(odd[i], 4096, 4);
+        pid_t src = run("odd", "mmpoolsrc pool=%P timeout=300 ! fakesink name=log", NULL);
+        int st = reap(src, 10000, "the source on an odd format");
+        const char *err = slurp(file_of("odd.err"));
+        CHECK(st == 2 && strstr(err, odd[i]) != NULL,
+              "format \"%s\": exit %d, not an error naming it: %s", odd[i], st, err);
+        mmpool_close(h);
+        mmpool_unlink(pool);
+    }
+    printf("hostile writer: 3 frames of the wrong size rejected, %zu odd formats refused\n",
+           sizeof odd / sizeof odd[0]);
+}
+
 /* A pool with no writer: timeout=300 ends the stream with EOS after
  * 300 ms; without it the source waits until the pipeline is stopped, and
  * the stop (unlock()) ends the wait at once, so the process ends at its
@@ -713,7 +779,7 @@ static const struct {
     {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
     {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
     {"pool_shrunk", case_pool_shrunk},       {"stop_blocked", case_stop_blocked},
-    {"drop_pace", case_drop_pace},
+    {"drop_pace", case_drop_pace},           {"hostile_writer", case_hostile_writer},
 };
 
 int main(int argc, char **argv) {
