@@ -98,7 +98,27 @@ static const struct {
     {"rgba8", "RGBA"}, {"mono8", "GRAY8"}, {"mono16", "GRAY16_LE"},
 };
 
-static GstCaps *caps_from_ros(const char *format) {
+/* The rows of an ENCODING WxH frame are packed (width * bytes a pixel, as
+ * OpenCV and ROS lay them out), GStreamer's start every 4 bytes: the two
+ * agree only when the packed row is a multiple of 4 bytes. */
+static gboolean rows_agree(const GstCaps *caps, int width, gchar **why) {
+    GstVideoInfo info;
+    if (!gst_video_info_from_caps(&info, caps)) {
+        return FALSE;
+    }
+    gint packed = width * GST_VIDEO_INFO_COMP_PSTRIDE(&info, 0);
+    gint stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+    if (packed != stride) {
+        *why = g_strdup_printf("its rows are packed (%d bytes) and GStreamer's %s rows of that "
+                               "width are %d bytes (a multiple of 4): not supported; use a width "
+                               "whose rows are a multiple of 4 bytes, or the caps form",
+                               packed, GST_VIDEO_INFO_NAME(&info), stride);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static GstCaps *caps_from_ros(const char *format, gchar **why) {
     char encoding[16];
     int width = 0;
     int height = 0;
@@ -107,22 +127,41 @@ static GstCaps *caps_from_ros(const char *format) {
     }
     for (size_t i = 0; i < G_N_ELEMENTS(ros_encodings); i++) {
         if (strcmp(encoding, ros_encodings[i].encoding) == 0) {
-            return gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING,
-                                       ros_encodings[i].format, "width", G_TYPE_INT, width,
-                                       "height", G_TYPE_INT, height, NULL);
+            GstCaps *caps =
+                gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, ros_encodings[i].format,
+                                    "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, NULL);
+            if (!rows_agree(caps, width, why)) {
+                gst_caps_unref(caps);
+                return NULL;
+            }
+            return caps;
         }
     }
     return NULL;
 }
 
-GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
+/* Sets *why (when why is not NULL) to what is wrong with format; reason
+ * is a more precise one, taken over, or NULL. */
+static GstCaps *refuse(gchar **why, gchar *reason) {
+    if (why != NULL) {
+        *why = reason != NULL ? reason
+                              : g_strdup("no caps a source can push (one structure of fixed "
+                                         "values in system memory, or ENCODING WxH)");
+    } else {
+        g_free(reason);
+    }
+    return NULL;
+}
+
+GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size, gchar **why) {
     *frame_size = 0;
+    gchar *reason = NULL;
     GstCaps *caps = strchr(format, '/') != NULL ? gst_caps_from_string(format) : NULL;
     if (caps == NULL) {
-        caps = caps_from_ros(format);
+        caps = caps_from_ros(format, &reason);
     }
     if (caps == NULL) {
-        return NULL;
+        return refuse(why, reason);
     }
     /* The string comes from any process that made the pool: the caps a
      * source pushes must describe its buffers, which are one structure of
@@ -133,7 +172,7 @@ GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
         (features != NULL &&
          !gst_caps_features_is_equal(features, GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY))) {
         gst_caps_unref(caps);
-        return NULL;
+        return refuse(why, NULL);
     }
     GstStructure *s = gst_caps_get_structure(caps, 0);
     /* Interleaved is raw audio's usual layout, dropped first to fit. */
@@ -147,7 +186,7 @@ GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size) {
         GstVideoInfo info;
         if (!gst_video_info_from_caps(&info, caps)) {
             gst_caps_unref(caps);
-            return NULL;
+            return refuse(why, NULL);
         }
         *frame_size = GST_VIDEO_INFO_SIZE(&info);
     }

@@ -26,11 +26,13 @@ typedef struct mmp__gst_times {
 gboolean mmp__gst_format_from_caps(const GstCaps *caps, char *out, gsize *frame_size);
 
 /* The caps a format string stands for, with the payload size as above;
- * NULL if it is neither a caps string nor "ENCODING WxH", or if its caps
- * are not one structure of fixed values in system memory (no features such
- * as memory:DMABuf). Raw video without a framerate gets framerate=0/1
- * (variable). */
-GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size);
+ * NULL if it is neither a caps string nor "ENCODING WxH", if its caps are
+ * not one structure of fixed values in system memory (no features such as
+ * memory:DMABuf), or if it is an "ENCODING WxH" whose packed rows are not
+ * GStreamer's (width * bytes a pixel not a multiple of 4). Then *why, when
+ * why is not NULL, is a sentence saying which (g_free it). Raw video
+ * without a framerate gets framerate=0/1 (variable). */
+GstCaps *mmp__gst_caps_from_format(const char *format, gsize *frame_size, gchar **why);
 
 /* Writes the trailer at dst (MMP__GST_TRAILER_SIZE bytes). */
 void mmp__gst_trailer_write(guint8 *dst, const mmp__gst_times *times);

@@ -90,8 +90,17 @@ static gboolean check_pool(GstMmpoolSink *self, const char *format, gsize need) 
     }
     gsize have_size = 0;
     gsize want_size = 0;
-    GstCaps *have = mmp__gst_caps_from_format(st.format, &have_size);
-    GstCaps *want = mmp__gst_caps_from_format(format, &want_size);
+    gchar *why = NULL;
+    GstCaps *have = mmp__gst_caps_from_format(st.format, &have_size, &why);
+    if (have == NULL && st.format[0] != '\0') {
+        /* A format string the source could not push either: say why. */
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                          ("pool %s has format \"%s\": %s", self->path, st.format, why), (NULL));
+        g_free(why);
+        return FALSE;
+    }
+    g_free(why);
+    GstCaps *want = mmp__gst_caps_from_format(format, &want_size, NULL);
     gboolean same = have != NULL && want != NULL;
     if (same) {
         gst_structure_remove_field(gst_caps_get_structure(have, 0), "framerate");

@@ -129,14 +129,13 @@ static gboolean src_start(GstBaseSrc *bs) {
         return FALSE;
     }
     gsize frame_size = 0;
-    GstCaps *caps = mmp__gst_caps_from_format(st.format, &frame_size);
+    gchar *why = NULL;
+    GstCaps *caps = mmp__gst_caps_from_format(st.format, &frame_size, &why);
     if (caps == NULL) {
         mmpool_close(h);
         GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                          ("pool %s has format \"%s\", which is no caps a source can push "
-                           "(one structure of fixed values in system memory, or ENCODING WxH)",
-                           self->path, st.format),
-                          (NULL));
+                          ("pool %s has format \"%s\": %s", self->path, st.format, why), (NULL));
+        g_free(why);
         return FALSE;
     }
     self->caps = caps;

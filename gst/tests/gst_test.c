@@ -616,6 +616,36 @@ static void case_hostile_writer(void) {
            sizeof odd / sizeof odd[0]);
 }
 
+/* The older format "bgr8 1366x768" stands for packed rows of 4098 bytes
+ * (OpenCV, ROS), GStreamer's BGR rows are 4100 (a multiple of 4): the
+ * source refuses such a pool and the sink refuses to write into one
+ * (even with room for GStreamer's padded frame), each with an error that
+ * names the format and says why, instead of skewed images. */
+static void case_packed_rows(void) {
+    enum { W = 1366, H = 768 };
+    mmpool *h = create("bgr8 1366x768", (uint64_t)W * H * 3, 2);
+    pid_t src = run("reader", "mmpoolsrc pool=%P timeout=300 ! fakesink name=log", NULL);
+    int st = reap(src, 10000, "the source");
+    const char *err = slurp(file_of("reader.err"));
+    CHECK(st == 2 && strstr(err, "bgr8 1366x768") != NULL && strstr(err, "packed") != NULL,
+          "source: exit %d, not an error about packed rows: %s", st, err);
+    mmpool_close(h);
+    mmpool_unlink(pool);
+
+    h = create("bgr8 1366x768", 4100u * H + TRAILER, 2);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=2 ! video/x-raw,format=BGR,width=1366,height=768 "
+                       "! mmpoolsink name=log pool=%P",
+                       NULL);
+    st = reap(writer, 20000, "the writer");
+    err = slurp(file_of("writer.err"));
+    CHECK(st == 2 && strstr(err, "bgr8 1366x768") != NULL && strstr(err, "packed") != NULL,
+          "sink: exit %d, not an error about packed rows: %s", st, err);
+    CHECK(stats_of(h).last_seq == 0, "frames with padded rows written into a packed pool");
+    mmpool_close(h);
+    printf("packed rows: bgr8 1366x768 refused by both elements: %s", err);
+}
+
 /* A pool with no writer: timeout=300 ends the stream with EOS after
  * 300 ms; without it the source waits until the pipeline is stopped, and
  * the stop (unlock()) ends the wait at once, so the process ends at its
@@ -780,6 +810,7 @@ static const struct {
     {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
     {"pool_shrunk", case_pool_shrunk},       {"stop_blocked", case_stop_blocked},
     {"drop_pace", case_drop_pace},           {"hostile_writer", case_hostile_writer},
+    {"packed_rows", case_packed_rows},
 };
 
 int main(int argc, char **argv) {
