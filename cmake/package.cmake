@@ -14,6 +14,10 @@
 #              the Python package in /usr/lib/python3/dist-packages;
 #              depends on python3 and the runtime package of the same
 #              version
+#   gstreamer -> Debian package "gstreamer1.0-mmpool" (when gst/ builds
+#              the plugin): libgstmmpool.so in GStreamer's plugin
+#              directory; depends on the runtime package of the same
+#              version and on GStreamer's libraries
 #
 #   cpack -G DEB  (in the build directory) -> one .deb per component
 #   cpack -G TGZ                           -> one .tar.gz per component
@@ -217,6 +221,32 @@ else
   rm -rf ${mmpool_deb_prefix}/${MMPOOL_PYTHON_INSTALL_DIR}/mmpool/__pycache__
 fi
 ")
+endif()
+
+# GStreamer: the plugin libgstmmpool.so (gst/), when it is built, in
+# GStreamer's plugin directory; Debian package "gstreamer1.0-mmpool", as
+# Debian names GStreamer plugin packages, needing the runtime package of
+# exactly this version and GStreamer's libraries of at least the version
+# it was built against (a plugin loads into a core of the same major and
+# the same or a newer minor).
+if(TARGET gstmmpool)
+  list(APPEND CPACK_COMPONENTS_ALL gstreamer)
+  set(CPACK_COMPONENT_GSTREAMER_DISPLAY_NAME "mmpool GStreamer plugin")
+  set(CPACK_COMPONENT_GSTREAMER_DESCRIPTION "The GStreamer elements mmpoolsink and mmpoolsrc")
+  set(CPACK_COMPONENT_GSTREAMER_DEPENDS runtime)
+  set(CPACK_ARCHIVE_GSTREAMER_FILE_NAME
+    gstreamer1.0-mmpool-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}-${CMAKE_SYSTEM_PROCESSOR})
+  set(CPACK_DEBIAN_GSTREAMER_PACKAGE_NAME gstreamer1.0-mmpool)
+  set(CPACK_DEBIAN_GSTREAMER_PACKAGE_SECTION video)
+  string(REGEX MATCH "^[0-9]+\\.[0-9]+" mmpool_gst_min "${MMPOOL_GST_VERSION}")
+  set(CPACK_DEBIAN_GSTREAMER_PACKAGE_DEPENDS "${mmpool_deb_runtime_dep}, \
+libgstreamer1.0-0 (>= ${mmpool_gst_min}), libgstreamer-plugins-base1.0-0 (>= ${mmpool_gst_min}), \
+libglib2.0-0, libc6")
+  set(CPACK_DEBIAN_GSTREAMER_DESCRIPTION "${mmpool_deb_about}
+
+This package holds the GStreamer plugin mmpool: the elements mmpoolsink \
+(a pipeline writes its frames into a pool, in place) and mmpoolsrc (a live \
+source of a pool's frames, zero-copy).")
 endif()
 
 include(CPack)

@@ -15,6 +15,10 @@
 #      built against the system copy with find_package(mmpool) and
 #      pkg-config, a third one against mmpool::mmpool_static, all run;
 #      `mmpool --version`
+#   5b. gstreamer1.0-mmpool: its files and dependencies; gst-inspect-1.0
+#      finds mmpoolsink and mmpoolsrc in the build tree (GST_PLUGIN_PATH)
+#      and, once the .deb is installed, in the system's plugin directory;
+#      purged, nothing of it is left
 #   6. libmmpool-dev purged (no libmmpool.so left), then, from a directory
 #      outside the tree and with no LD_LIBRARY_PATH, MONO_PATH, PYTHONPATH
 #      or MMPOOL_LIBRARY: a C# program built with mcs against the installed
@@ -46,6 +50,8 @@ command -v dpkg >/dev/null || die "needs dpkg: a Debian or Ubuntu machine"
 # mono-mcs, mono-runtime (mono-gac: gacutil) and python3 come with the
 # test list: the bindings' packages are built, installed and used here.
 ./scripts/setup.sh dpkg-dev file mono-mcs mono-runtime mono-gac python3
+# GStreamer's development files and tools: the plugin's package (5b).
+./scripts/setup.sh libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
 
 version=$(sed -n 's/^#define MMPOOL_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/mmpool.h |
   paste -sd.)
@@ -380,6 +386,48 @@ if [ -x /usr/bin/mmpool ]; then
   grep -qF "$version" <<<"$out" || die "mmpool --version printed '$out', not $version"
   echo "mmpool --version: $out"
 fi
+
+# ---- 5b. the GStreamer plugin's package ----
+step "gstreamer1.0-mmpool: contents, gst-inspect-1.0 on the build and the installed package"
+gst_dir=$(cache MMPOOL_GST_INSTALL_DIR)
+[ "$gst_dir" = "$libdir/gstreamer-1.0" ] || die "MMPOOL_GST_INSTALL_DIR is '$gst_dir', not $libdir/gstreamer-1.0"
+[ "/usr/$gst_dir" = "$(pkg-config --variable=pluginsdir gstreamer-1.0)" ] ||
+  die "/usr/$gst_dir is not GStreamer's pluginsdir $(pkg-config --variable=pluginsdir gstreamer-1.0)"
+deb_gst=$pkgs/gstreamer1.0-mmpool_${deb_version}_$arch.deb
+tgz_gst=$(echo "$pkgs"/gstreamer1.0-mmpool-"$version"-*.tar.gz)
+for f in "$deb_gst" "$tgz_gst"; do
+  [ -f "$f" ] || die "cpack did not make $f; it made: $(ls "$pkgs")"
+done
+gst_allowed="^$gst_dir/libgstmmpool\\.so\$"
+check_list "$(basename "$deb_gst")" "$(deb_listing "$deb_gst")" "$gst_allowed" "$gst_dir/libgstmmpool.so"
+check_list "$(basename "$tgz_gst")" "$(tgz_listing "$tgz_gst")" "$gst_allowed" "$gst_dir/libgstmmpool.so"
+[ "$(field "$deb_gst" Version)" = "$deb_version" ] || die "gstreamer1.0-mmpool: version is not $deb_version"
+depends "$deb_gst" "mmpool (= $deb_version)" libglib2.0-0
+grep -q "libgstreamer1.0-0 (>= 1\.[0-9]*)" <<<"$(field "$deb_gst" Depends)" ||
+  die "gstreamer1.0-mmpool does not depend on libgstreamer1.0-0: $(field "$deb_gst" Depends)"
+# gst_elements: what gst-inspect-1.0 says of both elements, with a
+# registry of its own so that no cached one answers.
+gst_elements() {
+  local reg=$work/gst-registry.bin
+  rm -f "$reg"
+  GST_REGISTRY=$reg gst-inspect-1.0 mmpoolsink && GST_REGISTRY=$reg gst-inspect-1.0 mmpoolsrc
+}
+out=$(GST_PLUGIN_PATH=$build/gst gst_elements) || die "gst-inspect-1.0 with GST_PLUGIN_PATH=$build/gst does not find the elements"
+grep -q "$build/gst/libgstmmpool.so" <<<"$out" || die "gst-inspect-1.0 found another plugin: $out"
+env -u GST_PLUGIN_PATH bash -c "$(declare -f gst_elements); work=$work; gst_elements" >/dev/null 2>&1 &&
+  die "gst-inspect-1.0 finds mmpoolsink before the package is installed"
+# Purged with the others should a step fail (it must go before mmpool).
+all_packages=(gstreamer1.0-mmpool "${all_packages[@]}")
+dpkg -i "$deb_gst" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg -i gstreamer1.0-mmpool failed"; }
+out=$(env -u GST_PLUGIN_PATH bash -c "$(declare -f gst_elements); work=$work; gst_elements") ||
+  die "gst-inspect-1.0 does not find the installed elements"
+# /lib may be a link to /usr/lib: compare the files, not the names.
+loaded=$(awk '/Filename/ {print $2; exit}' <<<"$out")
+[ "$(readlink -f "$loaded")" = "$(readlink -f "/usr/$gst_dir/libgstmmpool.so")" ] ||
+  die "gst-inspect-1.0 loaded $loaded, not /usr/$gst_dir/libgstmmpool.so"
+dpkg --purge gstreamer1.0-mmpool >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; die "dpkg --purge gstreamer1.0-mmpool failed"; }
+[ ! -e "/usr/$gst_dir/libgstmmpool.so" ] || die "/usr/$gst_dir/libgstmmpool.so is left after the purge"
+echo "gstreamer1.0-mmpool: gst-inspect-1.0 found both elements in $build/gst and in /usr/$gst_dir"
 
 # ---- 6. the bindings with the runtime package alone ----
 step "purge libmmpool-dev; C# and Python against the installed packages"
