@@ -11,15 +11,17 @@
 # libc headers, cmake, pkg-config and cmocka; libpng (PNG snapshots of the
 # tool); /usr/bin/python3 with NumPy, venv, setuptools and wheel (the Python
 # binding and its pip install); Mono's compiler and runtime (the C#
-# binding). OpenCV (the cookbook's tests) and clang++ (a second compiler's
-# syntax pass over mmpool.hpp) are optional: their tests are registered
-# only when they are there.
+# binding); libzmq and iproute2's tc (mmpool bridge and its thin-link
+# test). OpenCV (the cookbook's tests), clang++ (a second compiler's
+# syntax pass over mmpool.hpp) and GStreamer's development packages (the
+# plugin's tests) are optional: their tests are registered only when they
+# are there.
 set -euo pipefail
 
 demo=(cmake make gcc libc6-dev)
 tests=("${demo[@]}" g++ pkg-config libcmocka-dev libpng-dev
   python3 python3-numpy python3-venv python3-setuptools python3-wheel
-  mono-mcs mono-runtime)
+  mono-mcs mono-runtime libzmq3-dev iproute2)
 
 packages=("${tests[@]}")
 if [[ ${1:-} == --demo ]]; then
