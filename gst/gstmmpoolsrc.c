@@ -140,7 +140,9 @@ static gboolean src_start(GstBaseSrc *bs) {
     }
     self->caps = caps;
     self->frame_size = frame_size;
-    self->limit = self->max_held > 0 ? self->max_held : MAX(st.slot_count - 1, 1u);
+    /* Never every slot: the writer needs one that no reader holds. */
+    guint most = MAX(st.slot_count - 1, 1u);
+    self->limit = self->max_held > 0 ? MIN(self->max_held, most) : most;
     self->had_writer = st.writers > 0;
     self->sh = g_new0(shared, 1);
     self->sh->refs = 1;
@@ -202,25 +204,12 @@ static gboolean src_unlock_stop(GstBaseSrc *bs) {
     return TRUE;
 }
 
-/* Waits until downstream holds fewer than limit loans, so that the writer
- * always finds a slot that this source does not hold. FALSE on unlock. */
-static gboolean wait_for_room(GstMmpoolSrc *self) {
-    shared *sh = self->sh;
-    g_mutex_lock(&sh->lock);
-    while (sh->held >= self->limit && !sh->flushing) {
-        g_cond_wait(&sh->released, &sh->lock);
-    }
-    gboolean ok = !sh->flushing;
-    g_mutex_unlock(&sh->lock);
-    return ok;
-}
+/* Why a wait ended. */
+typedef enum { WAIT_AGAIN, WAIT_ROOM, WAIT_EOS, WAIT_FLUSHING } wait_result;
 
-/* Why a wait for a frame ended without one. */
-typedef enum { WAIT_AGAIN, WAIT_EOS, WAIT_FLUSHING } wait_result;
-
-/* Checks the writers and the timeout, then sleeps until the handle's event
- * descriptor is ready (a frame, an unlink), CHECK_MS at most. */
-static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+/* Whether the stream ends while waiting, for a frame or for room: every
+ * writer gone (eos-on-no-writers) or no frame for timeout ms since since_us. */
+static wait_result check_end(GstMmpoolSrc *self, gint64 since_us) {
     if (self->eos_no_writers) {
         mmpool_stats st;
         g_mutex_lock(&self->sh->lock);
@@ -236,6 +225,42 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
     if (self->timeout_ms > 0 &&
         g_get_monotonic_time() - since_us >= (gint64)self->timeout_ms * 1000) {
         GST_INFO_OBJECT(self, "no frame in %u ms: end of stream", self->timeout_ms);
+        return WAIT_EOS;
+    }
+    return WAIT_AGAIN;
+}
+
+/* Waits until downstream holds fewer than limit loans, so that the writer
+ * always finds a slot that this source does not hold: WAIT_ROOM. Looks at
+ * the writers and the timeout every CHECK_MS meanwhile, since downstream
+ * may hold its buffers for ever (WAIT_EOS); WAIT_FLUSHING on unlock. */
+static wait_result wait_for_room(GstMmpoolSrc *self, gint64 since_us) {
+    shared *sh = self->sh;
+    for (;;) {
+        g_mutex_lock(&sh->lock);
+        gint64 until = g_get_monotonic_time() + CHECK_MS * G_TIME_SPAN_MILLISECOND;
+        while (sh->held >= self->limit && !sh->flushing &&
+               g_cond_wait_until(&sh->released, &sh->lock, until)) {
+        }
+        gboolean room = sh->held < self->limit;
+        gboolean flushing = sh->flushing;
+        g_mutex_unlock(&sh->lock);
+        if (flushing) {
+            return WAIT_FLUSHING;
+        }
+        if (room) {
+            return WAIT_ROOM;
+        }
+        if (check_end(self, since_us) == WAIT_EOS) {
+            return WAIT_EOS;
+        }
+    }
+}
+
+/* Checks the writers and the timeout, then sleeps until the handle's event
+ * descriptor is ready (a frame, an unlink), CHECK_MS at most. */
+static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+    if (check_end(self, since_us) == WAIT_EOS) {
         return WAIT_EOS;
     }
     if (gst_poll_wait(self->poll, CHECK_MS * GST_MSECOND) < 0 && errno == EBUSY) {
@@ -309,8 +334,12 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
     shared *sh = self->sh;
     gint64 since = g_get_monotonic_time();
     for (;;) {
-        if (!wait_for_room(self)) {
+        wait_result room = wait_for_room(self, since);
+        if (room == WAIT_FLUSHING) {
             return GST_FLOW_FLUSHING;
+        }
+        if (room == WAIT_EOS) {
+            return GST_FLOW_EOS;
         }
         mmpool_view view;
         g_mutex_lock(&sh->lock);

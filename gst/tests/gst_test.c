@@ -758,12 +758,44 @@ static void case_writer_killed(void) {
     printf("writer killed: reader EOS %" PRIu64 " ms after the kill\n", now_ms() - t0);
 }
 
+/* Downstream holds every buffer it gets and max-held asks for more than
+ * the pool's 4 slots: the source still stops at slots-1 (the writer keeps
+ * a slot), and when the writer is killed while the source waits for
+ * downstream to free one, eos-on-no-writers still ends the stream. */
+static void case_held_writer_killed(void) {
+    pid_t writer = run("writer", LIVE_WRITER, NULL);
+    mmpool *h = await_pool(10000);
+    pid_t reader = run("reader",
+                       "mmpoolsrc pool=%P max-held=10 eos-on-no-writers=true ! "
+                       "fakesink name=log sync=false",
+                       "MMPOOL_GST_HOLD=1");
+    await_lines("reader", 3, 10000);
+    sleep_ms(300);
+    int held = lines_of("reader");
+    CHECK(held == 3, "the source pushed %d buffers into a 4-slot pool's held downstream, not 3",
+          held);
+    CHECK(stats_of(h).writers > 0, "the writer stopped writing");
+    kill(writer, SIGKILL);
+    reap(writer, 3000, "the killed writer");
+    uint64_t t0 = now_ms();
+    int rs = reap(reader, 3000, "the reader holding slots-1 after the writer died");
+    CHECK(rs == 0, "reader exit %d (EOS expected): %s", rs, slurp(file_of("reader.err")));
+    mmpool_close(h);
+    printf("held, writer killed: the source stopped at %d held and ended %" PRIu64
+           " ms after the kill\n",
+           held, now_ms() - t0);
+}
+
 /* Downstream holds every buffer: the source stops at slots-1 held, the
  * writer goes on in the free slot without waiting or dropping; once the
- * buffers are freed the source goes on with the newest frame. */
+ * buffers are freed the source goes on with the newest frame. This process
+ * writes the first frame and stays a writer until then, since the source
+ * ends the stream as soon as no writer is left, held buffers or not. */
 static void case_downstream_holds(void) {
     enum { N = 100, SLOTS = 4 };
+    static unsigned char first[SMALL_SIZE];
     mmpool *h = create(SMALL ",framerate=100/1", SMALL_SIZE + TRAILER, SLOTS);
+    CHECK(mmpool_write(h, first, sizeof first, 0) == 0, "the first frame");
     pid_t reader =
         run("reader", "mmpoolsrc pool=%P eos-on-no-writers=true ! fakesink name=log sync=false",
             "MMPOOL_GST_HOLD=1");
@@ -784,18 +816,19 @@ static void case_downstream_holds(void) {
     CHECK(held == SLOTS - 1, "the source pushed %d buffers while all were held, not %d", held,
           SLOTS - 1);
     kill(reader, SIGUSR1);
-    int rs = reap(reader, 5000, "the reader after the release");
+    await_lines("reader", SLOTS, 5000);
+    mmpool_close(h);
+    int rs = reap(reader, 5000, "the reader after the release and the last writer's close");
     CHECK(rs == 0, "reader exit %d: %s", rs, slurp(file_of("reader.err")));
     static entry r[16];
     int nr = load("reader", r, 16);
     CHECK(nr == SLOTS, "reader got %d buffers in all, not %d", nr, SLOTS);
-    CHECK(r[nr - 1].offset == N && r[nr - 1].discont == 1,
+    CHECK(r[nr - 1].offset == N + 1 && r[nr - 1].discont == 1,
           "after the release: seq %" PRIu64 " discont %d, not the newest (%d) marked discont",
-          r[nr - 1].offset, r[nr - 1].discont, N);
-    mmpool_close(h);
+          r[nr - 1].offset, r[nr - 1].discont, N + 1);
     printf("downstream holds: source stopped at %d held, writer wrote %d frames in %" PRIu64
            " ms with none dropped, then seq %d\n",
-           held, N, took, N);
+           held, N, took, N + 1);
 }
 
 static const struct {
@@ -810,7 +843,7 @@ static const struct {
     {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
     {"pool_shrunk", case_pool_shrunk},       {"stop_blocked", case_stop_blocked},
     {"drop_pace", case_drop_pace},           {"hostile_writer", case_hostile_writer},
-    {"packed_rows", case_packed_rows},
+    {"packed_rows", case_packed_rows},       {"held_writer_killed", case_held_writer_killed},
 };
 
 int main(int argc, char **argv) {
