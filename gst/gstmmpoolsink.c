@@ -8,6 +8,7 @@
 #include "slotpool.h"
 
 #include <mmpool.h>
+#include <stdatomic.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC(mmpoolsink_debug);
@@ -43,7 +44,9 @@ struct _GstMmpoolSink {
     gsize frame_size;       /* payload bytes for raw video, 0 for other caps */
     GstBufferPool *offered; /* the slot pool given upstream, if any */
     gint unlocking;         /* set by unlock() from another thread: atomic */
-    guint64 dropped;
+    /* Counted in render, read by get_property from any thread: atomic,
+     * relaxed (a counter, ordering nothing else). */
+    atomic_uint_fast64_t dropped;
 };
 
 G_DEFINE_TYPE(GstMmpoolSink, gst_mmpool_sink, GST_TYPE_BASE_SINK)
@@ -240,13 +243,15 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
     case 0:
         return GST_FLOW_OK;
     case MMPOOL_EBUSY:
-    case MMPOOL_ETIMEDOUT:
+    case MMPOOL_ETIMEDOUT: {
         /* Readers hold every slot: the writer never waits longer than the
-         * timeout, it drops the frame. */
-        self->dropped++;
+         * timeout, it drops the frame. (Counted outside the log macro,
+         * which does not evaluate its arguments when logging is off.) */
+        guint64 n = atomic_fetch_add_explicit(&self->dropped, 1, memory_order_relaxed) + 1;
         GST_WARNING_OBJECT(self, "no free slot in %d ms: frame dropped (%" G_GUINT64_FORMAT ")",
-                           self->timeout_ms, self->dropped);
+                           self->timeout_ms, n);
         return GST_FLOW_OK;
+    }
     case MMPOOL_ECANCELED:
         return GST_FLOW_FLUSHING;
     case MMPOOL_ESTALE:
@@ -340,7 +345,7 @@ static void sink_get_property(GObject *obj, guint id, GValue *value, GParamSpec 
         g_value_set_uint(value, self->loans);
         break;
     case PROP_DROPPED:
-        g_value_set_uint64(value, self->dropped);
+        g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);

@@ -57,12 +57,14 @@ struct _GstMmpoolSrc {
     shared *sh;
     GstPoll *poll;
     GstPollFD pfd;
-    GstCaps *caps;
+    GstCaps *caps; /* under the object lock: get_caps runs on any thread */
     gsize frame_size;
     guint limit; /* loans at most: max_held, or slots - 1 */
     gboolean had_writer;
-    guint64 dropped;
-    atomic_uint_fast64_t rejected; /* read by get_property from any thread */
+    /* Counted by the streaming thread, read by get_property from any
+     * thread: atomic, relaxed (counters, ordering nothing else). */
+    atomic_uint_fast64_t dropped;
+    atomic_uint_fast64_t rejected;
 };
 
 G_DEFINE_TYPE(GstMmpoolSrc, gst_mmpool_src, GST_TYPE_PUSH_SRC)
@@ -138,7 +140,9 @@ static gboolean src_start(GstBaseSrc *bs) {
         g_free(why);
         return FALSE;
     }
+    GST_OBJECT_LOCK(self);
     self->caps = caps;
+    GST_OBJECT_UNLOCK(self);
     self->frame_size = frame_size;
     /* Never every slot: the writer needs one that no reader holds. */
     guint most = MAX(st.slot_count - 1, 1u);
@@ -165,14 +169,20 @@ static gboolean src_stop(GstBaseSrc *bs) {
         shared_unref(self->sh);
         self->sh = NULL;
     }
+    GST_OBJECT_LOCK(self);
     gst_clear_caps(&self->caps);
+    GST_OBJECT_UNLOCK(self);
     return TRUE;
 }
 
 static GstCaps *src_get_caps(GstBaseSrc *bs, GstCaps *filter) {
     GstMmpoolSrc *self = GST_MMPOOL_SRC(bs);
-    GstCaps *caps = self->caps != NULL ? gst_caps_ref(self->caps)
-                                       : gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bs));
+    GST_OBJECT_LOCK(self);
+    GstCaps *caps = self->caps != NULL ? gst_caps_ref(self->caps) : NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (caps == NULL) {
+        caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bs));
+    }
     if (filter != NULL) {
         GstCaps *both = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
         gst_caps_unref(caps);
@@ -324,7 +334,7 @@ static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
     GST_BUFFER_OFFSET(buf) = view->frame.seq;
     if (view->frame.dropped > 0) {
         GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-        self->dropped += view->frame.dropped;
+        atomic_fetch_add_explicit(&self->dropped, view->frame.dropped, memory_order_relaxed);
     }
     return buf;
 }
@@ -423,7 +433,7 @@ static void src_get_property(GObject *obj, guint id, GValue *value, GParamSpec *
         g_value_set_uint(value, self->max_held);
         break;
     case PROP_DROPPED:
-        g_value_set_uint64(value, self->dropped);
+        g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
         break;
     case PROP_REJECTED:
         g_value_set_uint64(value, atomic_load_explicit(&self->rejected, memory_order_relaxed));
