@@ -152,12 +152,16 @@ static gboolean sink_set_caps(GstBaseSink *bs, GstCaps *caps) {
                           (NULL));
         return FALSE;
     }
-    close_handle(self);
-    int rc = open_pool(self, format, capacity);
-    if (rc != 0) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("cannot open pool %s", self->path),
-                          ("mmpool_open: %s", mmpool_strerror(rc)));
-        return FALSE;
+    /* New caps on an open pool (a renegotiation) are checked on the handle
+     * there is: closing it would leave the pool without this writer for a
+     * moment, which ends the stream of a reader with eos-on-no-writers. */
+    if (self->handle == NULL) {
+        int rc = open_pool(self, format, capacity);
+        if (rc != 0) {
+            GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("cannot open pool %s", self->path),
+                              ("mmpool_open: %s", mmpool_strerror(rc)));
+            return FALSE;
+        }
     }
     if (!check_pool(self, format, frame_size)) {
         close_handle(self);

@@ -758,6 +758,50 @@ static void case_writer_killed(void) {
     printf("writer killed: reader EOS %" PRIu64 " ms after the kill\n", now_ms() - t0);
 }
 
+/* The attach times of the handles process pid has on the pool, into
+ * times (at most cap); returns how many. */
+static int attach_times(pid_t pid, uint64_t *times, int cap) {
+    mmpool_info info;
+    mmpool_handle_info hs[MMPOOL_MAX_HANDLES];
+    int rc = mmpool_inspect(pool, &info, NULL, 0, hs, MMPOOL_MAX_HANDLES);
+    CHECK(rc == 0, "inspect: %s", mmpool_strerror(rc));
+    int n = 0;
+    for (int i = 0; i < MMPOOL_MAX_HANDLES && n < cap; i++) {
+        if (hs[i].in_use && hs[i].alive && hs[i].pid == (uint64_t)pid) {
+            times[n++] = hs[i].open_ns;
+        }
+    }
+    return n;
+}
+
+/* Caps events that keep the geometry (the framerate changes, before every
+ * buffer): the sink checks the pool again on the handle it has, and keeps
+ * its handles (a reopen would leave the pool without this writer for a
+ * moment, and end a reader's stream with eos-on-no-writers). */
+static void case_recaps(void) {
+    mmpool *h = create(SMALL ",framerate=30/1", SMALL_SIZE + TRAILER, 8);
+    pid_t writer = run("writer", LIVE_WRITER, "MMPOOL_GST_RECAPS=1");
+    await_state(h, 2, 5, 10000);
+    uint64_t before[MMPOOL_MAX_HANDLES];
+    uint64_t after[MMPOOL_MAX_HANDLES];
+    int nb = attach_times(writer, before, MMPOOL_MAX_HANDLES);
+    uint64_t seq = stats_of(h).last_seq;
+    await_state(h, 2, seq + 10, 10000);
+    int na = attach_times(writer, after, MMPOOL_MAX_HANDLES);
+    CHECK(nb > 0 && na == nb, "the writer had %d handles, then %d", nb, na);
+    for (int i = 0; i < nb; i++) {
+        int kept = 0;
+        for (int j = 0; j < na; j++) {
+            kept |= before[i] == after[j];
+        }
+        CHECK(kept, "a handle of the writer was re-opened across 10 caps events");
+    }
+    kill(writer, SIGTERM);
+    CHECK(reap(writer, 5000, "the writer") == 4, "writer: %s", slurp(file_of("writer.err")));
+    mmpool_close(h);
+    printf("recaps: the writer's %d handles kept across 10 caps events\n", nb);
+}
+
 /* Downstream holds every buffer it gets and max-held asks for more than
  * the pool's 4 slots: the source still stops at slots-1 (the writer keeps
  * a slot), and when the writer is killed while the source waits for
@@ -835,15 +879,25 @@ static const struct {
     const char *name;
     void (*run)(void);
 } cases[] = {
-    {"fifo_roundtrip", case_fifo_roundtrip}, {"zero_copy", case_zero_copy},
-    {"python_writer", case_python_writer},   {"c_reader", case_c_reader},
-    {"caps_mismatch", case_caps_mismatch},   {"pool_removed", case_pool_removed},
-    {"writer_killed", case_writer_killed},   {"downstream_holds", case_downstream_holds},
-    {"dropped_loans", case_dropped_loans},   {"idle_source", case_idle_source},
-    {"other_caps", case_other_caps},         {"kept_copy", case_kept_copy},
-    {"pool_shrunk", case_pool_shrunk},       {"stop_blocked", case_stop_blocked},
-    {"drop_pace", case_drop_pace},           {"hostile_writer", case_hostile_writer},
-    {"packed_rows", case_packed_rows},       {"held_writer_killed", case_held_writer_killed},
+    {"fifo_roundtrip", case_fifo_roundtrip},
+    {"zero_copy", case_zero_copy},
+    {"python_writer", case_python_writer},
+    {"c_reader", case_c_reader},
+    {"caps_mismatch", case_caps_mismatch},
+    {"pool_removed", case_pool_removed},
+    {"writer_killed", case_writer_killed},
+    {"downstream_holds", case_downstream_holds},
+    {"dropped_loans", case_dropped_loans},
+    {"idle_source", case_idle_source},
+    {"other_caps", case_other_caps},
+    {"kept_copy", case_kept_copy},
+    {"pool_shrunk", case_pool_shrunk},
+    {"stop_blocked", case_stop_blocked},
+    {"drop_pace", case_drop_pace},
+    {"hostile_writer", case_hostile_writer},
+    {"packed_rows", case_packed_rows},
+    {"held_writer_killed", case_held_writer_killed},
+    {"recaps", case_recaps},
 };
 
 int main(int argc, char **argv) {
