@@ -26,7 +26,8 @@ enum {
     PROP_CAPACITY,
     PROP_TIMEOUT,
     PROP_LOANS,
-    PROP_DROPPED
+    PROP_DROPPED,
+    PROP_COPIED
 };
 
 struct _GstMmpoolSink {
@@ -47,6 +48,7 @@ struct _GstMmpoolSink {
     /* Counted in render, read by get_property from any thread: atomic,
      * relaxed (a counter, ordering nothing else). */
     atomic_uint_fast64_t dropped;
+    atomic_uint_fast64_t copied;
 };
 
 G_DEFINE_TYPE(GstMmpoolSink, gst_mmpool_sink, GST_TYPE_BASE_SINK)
@@ -242,6 +244,9 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
         if (rc == MMPOOL_ECANCELED && !g_atomic_int_get(&self->unlocking)) {
             rc = copy_in(self, buf, &times, timeout_ms);
         }
+        if (rc == 0) {
+            atomic_fetch_add_explicit(&self->copied, 1, memory_order_relaxed);
+        }
     }
     switch (rc) {
     case 0:
@@ -351,6 +356,9 @@ static void sink_get_property(GObject *obj, guint id, GValue *value, GParamSpec 
     case PROP_DROPPED:
         g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
         break;
+    case PROP_COPIED:
+        g_value_set_uint64(value, atomic_load_explicit(&self->copied, memory_order_relaxed));
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
     }
@@ -422,6 +430,13 @@ static void gst_mmpool_sink_class_init(GstMmpoolSinkClass *klass) {
         g_param_spec_uint64("dropped", "Dropped",
                             "Frames dropped because no slot came free within timeout", 0,
                             G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property(
+        gobject_class, PROP_COPIED,
+        g_param_spec_uint64("copied", "Copied",
+                            "Frames copied into a slot because upstream's buffer was not one of "
+                            "this element's slots (upstream ignored its buffer pool); 0 on the "
+                            "zero-copy path",
+                            0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
     gst_element_class_set_static_metadata(
         element_class, "mmpool sink", "Sink/Video",

@@ -127,7 +127,7 @@ static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer d
 
 /* Prints "PREFIXNAME N" for each counter property the element has. */
 static void print_counters(GstElement *element, const char *prefix) {
-    static const char *const counters[] = {"dropped", "rejected"};
+    static const char *const counters[] = {"dropped", "rejected", "copied"};
     for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
         if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), counters[i]) != NULL) {
             guint64 n = 0;
@@ -225,7 +225,9 @@ int main(int argc, char **argv) {
     g_timeout_add(20, on_tick, NULL);
     g_unix_signal_add(SIGTERM, on_term, loop);
     g_unix_signal_add(SIGINT, on_term, loop);
-    g_timeout_add_seconds(limit != NULL ? (guint)atoi(limit) : 60, on_limit, loop);
+    /* Milliseconds, not g_timeout_add_seconds(), which fires up to 1 s late. */
+    g_timeout_add((limit != NULL ? (guint)atoi(limit) : 60) * 1000u, on_limit, loop);
+    guint64 started = mmpool_now_ns();
     if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         /* The error message on the bus tells why. */
         GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
@@ -239,6 +241,7 @@ int main(int argc, char **argv) {
     } else {
         g_main_loop_run(loop);
     }
+    printf("ran %" G_GUINT64_FORMAT " ms\n", (mmpool_now_ns() - started) / 1000000u);
     if (log != NULL) {
         print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);

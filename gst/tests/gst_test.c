@@ -281,6 +281,8 @@ static void case_fifo_roundtrip(void) {
         CHECK(i == 0 || r[i].discont == 0, "frame %d marked discont", i);
     }
     CHECK(strstr(slurp(file_of("writer.out")), "dropped 0\n") != NULL, "writer dropped frames");
+    CHECK(strstr(slurp(file_of("writer.out")), "copied 0\n") != NULL, "the sink copied: %s",
+          slurp(file_of("writer.out")));
     CHECK(strstr(slurp(file_of("reader.out")),
                  "caps video/x-raw, format=(string)BGR, width=(int)1920, height=(int)1080, "
                  "framerate=(fraction)60/1") != NULL,
@@ -319,6 +321,10 @@ static void case_zero_copy(void) {
         CHECK(d[i].in_pool == 1, "mmpoolsrc's buffer %d is not in the pool's mapping", i);
         CHECK(c[i].in_pool == 0, "a converted buffer %d counted as in the pool", i);
     }
+    /* in_pool sees the buffer before the sink: the sink's own count tells
+     * whether it committed the slot or copied the frame into another. */
+    CHECK(strstr(slurp(file_of("writer.out")), "copied 0\n") != NULL, "the sink copied: %s",
+          slurp(file_of("writer.out")));
     printf("zero copy: 20 frames in slots on both sides; converted copies detected\n");
 }
 
@@ -646,23 +652,37 @@ static void case_packed_rows(void) {
     printf("packed rows: bgr8 1366x768 refused by both elements: %s", err);
 }
 
-/* A pool with no writer: timeout=300 ends the stream with EOS after
- * 300 ms; without it the source waits until the pipeline is stopped, and
- * the stop (unlock()) ends the wait at once, so the process ends at its
- * 1 s limit instead of hanging. */
+/* How long the pipeline of TAG ran, from its start to its end, as gst_run
+ * printed it. */
+static uint64_t ran_ms(const char *tag) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.out", tag);
+    const char *out = strstr(slurp(file_of(name)), "ran ");
+    uint64_t ms = 0;
+    CHECK(out != NULL && sscanf(out, "ran %" SCNu64, &ms) == 1, "%s printed no running time", tag);
+    return ms;
+}
+
+/* A pool with no writer: timeout=300 ends the stream with EOS 300 ms
+ * (and at most a few checks more) after the pipeline started; without it
+ * the source waits until the pipeline is stopped, and the stop (unlock())
+ * ends the wait at once, so the process ends at its 1 s limit instead of
+ * hanging. Both measured from the pipeline's start, not the process's. */
 static void case_idle_source(void) {
     mmpool *h = create(SMALL, SMALL_SIZE + TRAILER, 4);
-    uint64_t t0 = now_ms();
     pid_t timed = run("timed", "mmpoolsrc pool=%P timeout=300 ! fakesink name=log", NULL);
     pid_t stopped = run("stopped", "mmpoolsrc pool=%P ! fakesink name=log", "MMPOOL_GST_LIMIT_S=1");
     int ts = reap(timed, 5000, "the source with timeout=300");
-    uint64_t t_timed = now_ms() - t0;
     CHECK(ts == 0, "timeout=300: exit %d, not EOS: %s", ts, slurp(file_of("timed.err")));
-    CHECK(t_timed >= 300, "timeout=300 ended after %" PRIu64 " ms", t_timed);
+    uint64_t t_timed = ran_ms("timed");
+    CHECK(t_timed >= 300 && t_timed < 800, "timeout=300 ended the stream after %" PRIu64 " ms",
+          t_timed);
     int ss = reap(stopped, 5000, "the stopped source (unlock did not end its wait)");
-    uint64_t t_stopped = now_ms() - t0;
     CHECK(ss == 3, "the idle source exit %d, not its time limit: %s", ss,
           slurp(file_of("stopped.err")));
+    uint64_t t_stopped = ran_ms("stopped");
+    CHECK(t_stopped >= 1000 && t_stopped < 1500,
+          "the source stopped at its 1 s limit ended after %" PRIu64 " ms", t_stopped);
     CHECK(lines_of("timed") == 0 && lines_of("stopped") == 0, "buffers from an empty pool");
     mmpool_close(h);
     printf("idle source: EOS after %" PRIu64 " ms with timeout=300; stopped after %" PRIu64 " ms\n",
@@ -692,6 +712,9 @@ static void case_other_caps(void) {
         CHECK(r[i].sum == w[i].sum && r[i].pts == w[i].pts, "buffer %d differs", i);
         CHECK(r[i].in_pool == 1, "buffer %d is not in the pool's mapping", i);
     }
+    CHECK(strstr(slurp(file_of("writer.out")), "copied 20\n") != NULL,
+          "the sink did not count its copies of buffers from upstream: %s",
+          slurp(file_of("writer.out")));
     CHECK(strstr(slurp(file_of("reader.out")),
                  "caps audio/x-raw, format=(string)S16LE, rate=(int)44100, channels=(int)1, "
                  "layout=(string)interleaved") != NULL,
