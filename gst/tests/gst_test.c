@@ -72,6 +72,16 @@ static const char *file_of(const char *name) {
 /* Starts argv with stdout and stderr into TAG.out and TAG.err, and
  * MMPOOL_GST_POOL=pool plus the extra variable env ("NAME=VALUE" or NULL). */
 static pid_t spawn(const char *tag, char *const argv[], const char *env) {
+    /* An entry of a child reaped already is free again. */
+    int slot = 0;
+    while (slot < nchildren && children[slot] != 0) {
+        slot++;
+    }
+    CHECK(slot < (int)(sizeof children / sizeof children[0]), "more than %d children at once",
+          slot);
+    if (slot == nchildren) {
+        nchildren++;
+    }
     pid_t pid = fork();
     CHECK(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
@@ -89,7 +99,7 @@ static pid_t spawn(const char *tag, char *const argv[], const char *env) {
         execv(argv[0], argv);
         _exit(127);
     }
-    children[nchildren++] = pid;
+    children[slot] = pid;
     return pid;
 }
 
