@@ -61,6 +61,7 @@ struct _GstMmpoolSrc {
     gsize frame_size;
     guint limit; /* loans at most: max_held, or slots - 1 */
     gboolean had_writer;
+    gboolean gap; /* a frame was left out since the last buffer pushed */
     /* Counted by the streaming thread, read by get_property from any
      * thread: atomic, relaxed (counters, ordering nothing else). */
     atomic_uint_fast64_t dropped;
@@ -148,6 +149,7 @@ static gboolean src_start(GstBaseSrc *bs) {
     guint most = MAX(st.slot_count - 1, 1u);
     self->limit = self->max_held > 0 ? MIN(self->max_held, most) : most;
     self->had_writer = st.writers > 0;
+    self->gap = FALSE;
     self->sh = g_new0(shared, 1);
     self->sh->refs = 1;
     g_mutex_init(&self->sh->lock);
@@ -315,11 +317,13 @@ static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
                            "frame %" G_GUINT64_FORMAT " has %" G_GSIZE_FORMAT
                            " bytes, the caps %" G_GSIZE_FORMAT ": dropped",
                            view->frame.seq, size, self->frame_size);
+        atomic_fetch_add_explicit(&self->dropped, view->frame.dropped, memory_order_relaxed);
         g_mutex_lock(&self->sh->lock);
         mmpool_read_release(self->sh->handle, view);
         self->sh->held--;
         g_mutex_unlock(&self->sh->lock);
         atomic_fetch_add_explicit(&self->rejected, 1, memory_order_relaxed);
+        self->gap = TRUE;
         return NULL;
     }
     loan *l = g_new0(loan, 1);
@@ -332,6 +336,10 @@ static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
                                                     view->frame.len, 0, size, l, loan_free));
     stamp(self, buf, &times);
     GST_BUFFER_OFFSET(buf) = view->frame.seq;
+    if (self->gap) {
+        GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+        self->gap = FALSE;
+    }
     if (view->frame.dropped > 0) {
         GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
         atomic_fetch_add_explicit(&self->dropped, view->frame.dropped, memory_order_relaxed);

@@ -607,6 +607,8 @@ static void case_hostile_writer(void) {
     CHECK(nr == 3, "the source pushed %d frames, not the 3 of the caps' size", nr);
     for (int f = 0; f < 3; f++) {
         CHECK(r[f].sum == mmp__gst_checksum(good[f], SIZE), "frame %d differs", f);
+        /* A frame left out before it: downstream is told (DISCONT). */
+        CHECK(f == 0 || r[f].discont == 1, "frame %d, after a rejected one, is not DISCONT", f);
     }
     CHECK(strstr(slurp(file_of("reader.out")), "src rejected 3\n") != NULL, "reader: %s",
           slurp(file_of("reader.out")));
