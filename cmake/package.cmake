@@ -238,10 +238,23 @@ if(TARGET gstmmpool)
     gstreamer1.0-mmpool-${PROJECT_VERSION}-${CMAKE_SYSTEM_NAME}-${CMAKE_SYSTEM_PROCESSOR})
   set(CPACK_DEBIAN_GSTREAMER_PACKAGE_NAME gstreamer1.0-mmpool)
   set(CPACK_DEBIAN_GSTREAMER_PACKAGE_SECTION video)
+  # GStreamer's core loads no plugin built for a newer minor than its own,
+  # which the libraries' symbol versions do not tell: written here.
   string(REGEX MATCH "^[0-9]+\\.[0-9]+" mmpool_gst_min "${MMPOOL_GST_VERSION}")
-  set(CPACK_DEBIAN_GSTREAMER_PACKAGE_DEPENDS "${mmpool_deb_runtime_dep}, \
-libgstreamer1.0-0 (>= ${mmpool_gst_min}), libgstreamer-plugins-base1.0-0 (>= ${mmpool_gst_min}), \
-libglib2.0-0, libc6")
+  set(mmpool_gst_core_dep "libgstreamer1.0-0 (>= ${mmpool_gst_min})")
+  if(MMPOOL_DPKG_SHLIBDEPS)
+    # The other libraries' packages and versions from what the plugin
+    # links (dpkg-shlibdeps), so the list follows the code. libmmpool is in
+    # no installed package: dpkg-shlibdeps finds it in the build tree and
+    # leaves it to the exact dependency written here.
+    set(CPACK_DEBIAN_GSTREAMER_PACKAGE_SHLIBDEPS ON)
+    get_target_property(mmpool_lib_dir mmpool BINARY_DIR)
+    list(APPEND CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${mmpool_lib_dir})
+    set(CPACK_DEBIAN_GSTREAMER_PACKAGE_DEPENDS "${mmpool_deb_runtime_dep}, ${mmpool_gst_core_dep}")
+  else()
+    set(CPACK_DEBIAN_GSTREAMER_PACKAGE_DEPENDS "${mmpool_deb_runtime_dep}, ${mmpool_gst_core_dep}, \
+libgstreamer-plugins-base1.0-0 (>= ${mmpool_gst_min}), libglib2.0-0, libc6")
+  endif()
   set(CPACK_DEBIAN_GSTREAMER_DESCRIPTION "${mmpool_deb_about}
 
 This package holds the GStreamer plugin mmpool: the elements mmpoolsink \

@@ -6,8 +6,11 @@
 #include <string.h>
 
 /* "video/x-raw, format=(string)BGR, width=(int)1920" ->
- * "video/x-raw,format=BGR,width=1920": gst_caps_from_string() infers the
- * same types back (a word is a string, 1920 an int, 60/1 a fraction). */
+ * "video/x-raw,format=BGR,width=1920": gst_caps_from_string() infers each
+ * type from the text (a word is a string, 1920 an int, 60/1 a fraction),
+ * which gives back raw video's and raw audio's fields; a string that looks
+ * like a number, or an unsigned or 64-bit integer, comes back otherwise
+ * (docs/gstreamer.md, "The format string"). */
 static gchar *compact(const GstCaps *caps) {
     gchar *s = gst_caps_to_string(caps);
     gchar *w = s;

@@ -8,6 +8,7 @@
 #include "slotpool.h"
 
 #include <mmpool.h>
+#include <stdatomic.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC(mmpoolsink_debug);
@@ -25,7 +26,8 @@ enum {
     PROP_CAPACITY,
     PROP_TIMEOUT,
     PROP_LOANS,
-    PROP_DROPPED
+    PROP_DROPPED,
+    PROP_COPIED
 };
 
 struct _GstMmpoolSink {
@@ -43,7 +45,10 @@ struct _GstMmpoolSink {
     gsize frame_size;       /* payload bytes for raw video, 0 for other caps */
     GstBufferPool *offered; /* the slot pool given upstream, if any */
     gint unlocking;         /* set by unlock() from another thread: atomic */
-    guint64 dropped;
+    /* Counted in render, read by get_property from any thread: atomic,
+     * relaxed (a counter, ordering nothing else). */
+    atomic_uint_fast64_t dropped;
+    atomic_uint_fast64_t copied;
 };
 
 G_DEFINE_TYPE(GstMmpoolSink, gst_mmpool_sink, GST_TYPE_BASE_SINK)
@@ -149,12 +154,16 @@ static gboolean sink_set_caps(GstBaseSink *bs, GstCaps *caps) {
                           (NULL));
         return FALSE;
     }
-    close_handle(self);
-    int rc = open_pool(self, format, capacity);
-    if (rc != 0) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("cannot open pool %s", self->path),
-                          ("mmpool_open: %s", mmpool_strerror(rc)));
-        return FALSE;
+    /* New caps on an open pool (a renegotiation) are checked on the handle
+     * there is: closing it would leave the pool without this writer for a
+     * moment, which ends the stream of a reader with eos-on-no-writers. */
+    if (self->handle == NULL) {
+        int rc = open_pool(self, format, capacity);
+        if (rc != 0) {
+            GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("cannot open pool %s", self->path),
+                              ("mmpool_open: %s", mmpool_strerror(rc)));
+            return FALSE;
+        }
     }
     if (!check_pool(self, format, frame_size)) {
         close_handle(self);
@@ -235,18 +244,23 @@ static GstFlowReturn sink_render(GstBaseSink *bs, GstBuffer *buf) {
         if (rc == MMPOOL_ECANCELED && !g_atomic_int_get(&self->unlocking)) {
             rc = copy_in(self, buf, &times, timeout_ms);
         }
+        if (rc == 0) {
+            atomic_fetch_add_explicit(&self->copied, 1, memory_order_relaxed);
+        }
     }
     switch (rc) {
     case 0:
         return GST_FLOW_OK;
     case MMPOOL_EBUSY:
-    case MMPOOL_ETIMEDOUT:
+    case MMPOOL_ETIMEDOUT: {
         /* Readers hold every slot: the writer never waits longer than the
-         * timeout, it drops the frame. */
-        self->dropped++;
+         * timeout, it drops the frame. (Counted outside the log macro,
+         * which does not evaluate its arguments when logging is off.) */
+        guint64 n = atomic_fetch_add_explicit(&self->dropped, 1, memory_order_relaxed) + 1;
         GST_WARNING_OBJECT(self, "no free slot in %d ms: frame dropped (%" G_GUINT64_FORMAT ")",
-                           self->timeout_ms, self->dropped);
+                           self->timeout_ms, n);
         return GST_FLOW_OK;
+    }
     case MMPOOL_ECANCELED:
         return GST_FLOW_FLUSHING;
     case MMPOOL_ESTALE:
@@ -340,7 +354,10 @@ static void sink_get_property(GObject *obj, guint id, GValue *value, GParamSpec 
         g_value_set_uint(value, self->loans);
         break;
     case PROP_DROPPED:
-        g_value_set_uint64(value, self->dropped);
+        g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
+        break;
+    case PROP_COPIED:
+        g_value_set_uint64(value, atomic_load_explicit(&self->copied, memory_order_relaxed));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
@@ -413,6 +430,13 @@ static void gst_mmpool_sink_class_init(GstMmpoolSinkClass *klass) {
         g_param_spec_uint64("dropped", "Dropped",
                             "Frames dropped because no slot came free within timeout", 0,
                             G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property(
+        gobject_class, PROP_COPIED,
+        g_param_spec_uint64("copied", "Copied",
+                            "Frames copied into a slot because upstream's buffer was not one of "
+                            "this element's slots (upstream ignored its buffer pool); 0 on the "
+                            "zero-copy path",
+                            0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
     gst_element_class_set_static_metadata(
         element_class, "mmpool sink", "Sink/Video",

@@ -57,12 +57,15 @@ struct _GstMmpoolSrc {
     shared *sh;
     GstPoll *poll;
     GstPollFD pfd;
-    GstCaps *caps;
+    GstCaps *caps; /* under the object lock: get_caps runs on any thread */
     gsize frame_size;
     guint limit; /* loans at most: max_held, or slots - 1 */
     gboolean had_writer;
-    guint64 dropped;
-    atomic_uint_fast64_t rejected; /* read by get_property from any thread */
+    gboolean gap; /* a frame was left out since the last buffer pushed */
+    /* Counted by the streaming thread, read by get_property from any
+     * thread: atomic, relaxed (counters, ordering nothing else). */
+    atomic_uint_fast64_t dropped;
+    atomic_uint_fast64_t rejected;
 };
 
 G_DEFINE_TYPE(GstMmpoolSrc, gst_mmpool_src, GST_TYPE_PUSH_SRC)
@@ -138,10 +141,15 @@ static gboolean src_start(GstBaseSrc *bs) {
         g_free(why);
         return FALSE;
     }
+    GST_OBJECT_LOCK(self);
     self->caps = caps;
+    GST_OBJECT_UNLOCK(self);
     self->frame_size = frame_size;
-    self->limit = self->max_held > 0 ? self->max_held : MAX(st.slot_count - 1, 1u);
+    /* Never every slot: the writer needs one that no reader holds. */
+    guint most = MAX(st.slot_count - 1, 1u);
+    self->limit = self->max_held > 0 ? MIN(self->max_held, most) : most;
     self->had_writer = st.writers > 0;
+    self->gap = FALSE;
     self->sh = g_new0(shared, 1);
     self->sh->refs = 1;
     g_mutex_init(&self->sh->lock);
@@ -163,14 +171,20 @@ static gboolean src_stop(GstBaseSrc *bs) {
         shared_unref(self->sh);
         self->sh = NULL;
     }
+    GST_OBJECT_LOCK(self);
     gst_clear_caps(&self->caps);
+    GST_OBJECT_UNLOCK(self);
     return TRUE;
 }
 
 static GstCaps *src_get_caps(GstBaseSrc *bs, GstCaps *filter) {
     GstMmpoolSrc *self = GST_MMPOOL_SRC(bs);
-    GstCaps *caps = self->caps != NULL ? gst_caps_ref(self->caps)
-                                       : gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bs));
+    GST_OBJECT_LOCK(self);
+    GstCaps *caps = self->caps != NULL ? gst_caps_ref(self->caps) : NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (caps == NULL) {
+        caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(bs));
+    }
     if (filter != NULL) {
         GstCaps *both = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
         gst_caps_unref(caps);
@@ -202,25 +216,12 @@ static gboolean src_unlock_stop(GstBaseSrc *bs) {
     return TRUE;
 }
 
-/* Waits until downstream holds fewer than limit loans, so that the writer
- * always finds a slot that this source does not hold. FALSE on unlock. */
-static gboolean wait_for_room(GstMmpoolSrc *self) {
-    shared *sh = self->sh;
-    g_mutex_lock(&sh->lock);
-    while (sh->held >= self->limit && !sh->flushing) {
-        g_cond_wait(&sh->released, &sh->lock);
-    }
-    gboolean ok = !sh->flushing;
-    g_mutex_unlock(&sh->lock);
-    return ok;
-}
+/* Why a wait ended. */
+typedef enum { WAIT_AGAIN, WAIT_ROOM, WAIT_EOS, WAIT_FLUSHING } wait_result;
 
-/* Why a wait for a frame ended without one. */
-typedef enum { WAIT_AGAIN, WAIT_EOS, WAIT_FLUSHING } wait_result;
-
-/* Checks the writers and the timeout, then sleeps until the handle's event
- * descriptor is ready (a frame, an unlink), CHECK_MS at most. */
-static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+/* Whether the stream ends while waiting, for a frame or for room: every
+ * writer gone (eos-on-no-writers) or no frame for timeout ms since since_us. */
+static wait_result check_end(GstMmpoolSrc *self, gint64 since_us) {
     if (self->eos_no_writers) {
         mmpool_stats st;
         g_mutex_lock(&self->sh->lock);
@@ -236,6 +237,42 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
     if (self->timeout_ms > 0 &&
         g_get_monotonic_time() - since_us >= (gint64)self->timeout_ms * 1000) {
         GST_INFO_OBJECT(self, "no frame in %u ms: end of stream", self->timeout_ms);
+        return WAIT_EOS;
+    }
+    return WAIT_AGAIN;
+}
+
+/* Waits until downstream holds fewer than limit loans, so that the writer
+ * always finds a slot that this source does not hold: WAIT_ROOM. Looks at
+ * the writers and the timeout every CHECK_MS meanwhile, since downstream
+ * may hold its buffers for ever (WAIT_EOS); WAIT_FLUSHING on unlock. */
+static wait_result wait_for_room(GstMmpoolSrc *self, gint64 since_us) {
+    shared *sh = self->sh;
+    for (;;) {
+        g_mutex_lock(&sh->lock);
+        gint64 until = g_get_monotonic_time() + CHECK_MS * G_TIME_SPAN_MILLISECOND;
+        while (sh->held >= self->limit && !sh->flushing &&
+               g_cond_wait_until(&sh->released, &sh->lock, until)) {
+        }
+        gboolean room = sh->held < self->limit;
+        gboolean flushing = sh->flushing;
+        g_mutex_unlock(&sh->lock);
+        if (flushing) {
+            return WAIT_FLUSHING;
+        }
+        if (room) {
+            return WAIT_ROOM;
+        }
+        if (check_end(self, since_us) == WAIT_EOS) {
+            return WAIT_EOS;
+        }
+    }
+}
+
+/* Checks the writers and the timeout, then sleeps until the handle's event
+ * descriptor is ready (a frame, an unlink), CHECK_MS at most. */
+static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+    if (check_end(self, since_us) == WAIT_EOS) {
         return WAIT_EOS;
     }
     if (gst_poll_wait(self->poll, CHECK_MS * GST_MSECOND) < 0 && errno == EBUSY) {
@@ -280,11 +317,13 @@ static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
                            "frame %" G_GUINT64_FORMAT " has %" G_GSIZE_FORMAT
                            " bytes, the caps %" G_GSIZE_FORMAT ": dropped",
                            view->frame.seq, size, self->frame_size);
+        atomic_fetch_add_explicit(&self->dropped, view->frame.dropped, memory_order_relaxed);
         g_mutex_lock(&self->sh->lock);
         mmpool_read_release(self->sh->handle, view);
         self->sh->held--;
         g_mutex_unlock(&self->sh->lock);
         atomic_fetch_add_explicit(&self->rejected, 1, memory_order_relaxed);
+        self->gap = TRUE;
         return NULL;
     }
     loan *l = g_new0(loan, 1);
@@ -297,9 +336,13 @@ static GstBuffer *wrap(GstMmpoolSrc *self, mmpool_view *view) {
                                                     view->frame.len, 0, size, l, loan_free));
     stamp(self, buf, &times);
     GST_BUFFER_OFFSET(buf) = view->frame.seq;
+    if (self->gap) {
+        GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+        self->gap = FALSE;
+    }
     if (view->frame.dropped > 0) {
         GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-        self->dropped += view->frame.dropped;
+        atomic_fetch_add_explicit(&self->dropped, view->frame.dropped, memory_order_relaxed);
     }
     return buf;
 }
@@ -309,8 +352,12 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
     shared *sh = self->sh;
     gint64 since = g_get_monotonic_time();
     for (;;) {
-        if (!wait_for_room(self)) {
+        wait_result room = wait_for_room(self, since);
+        if (room == WAIT_FLUSHING) {
             return GST_FLOW_FLUSHING;
+        }
+        if (room == WAIT_EOS) {
+            return GST_FLOW_EOS;
         }
         mmpool_view view;
         g_mutex_lock(&sh->lock);
@@ -394,7 +441,7 @@ static void src_get_property(GObject *obj, guint id, GValue *value, GParamSpec *
         g_value_set_uint(value, self->max_held);
         break;
     case PROP_DROPPED:
-        g_value_set_uint64(value, self->dropped);
+        g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
         break;
     case PROP_REJECTED:
         g_value_set_uint64(value, atomic_load_explicit(&self->rejected, memory_order_relaxed));

@@ -402,9 +402,15 @@ gst_allowed="^$gst_dir/libgstmmpool\\.so\$"
 check_list "$(basename "$deb_gst")" "$(deb_listing "$deb_gst")" "$gst_allowed" "$gst_dir/libgstmmpool.so"
 check_list "$(basename "$tgz_gst")" "$(tgz_listing "$tgz_gst")" "$gst_allowed" "$gst_dir/libgstmmpool.so"
 [ "$(field "$deb_gst" Version)" = "$deb_version" ] || die "gstreamer1.0-mmpool: version is not $deb_version"
-depends "$deb_gst" "mmpool (= $deb_version)" libglib2.0-0
-grep -q "libgstreamer1.0-0 (>= 1\.[0-9]*)" <<<"$(field "$deb_gst" Depends)" ||
-  die "gstreamer1.0-mmpool does not depend on libgstreamer1.0-0: $(field "$deb_gst" Depends)"
+depends "$deb_gst" "mmpool (= $deb_version)"
+# The rest from dpkg-shlibdeps (with versions), GStreamer's core at least
+# the minor the plugin was built against (written in cmake/package.cmake).
+gst_min=$(pkg-config --modversion gstreamer-1.0 | cut -d. -f1,2)
+for dep in "libgstreamer1.0-0 (>= $gst_min)" "libgstreamer-plugins-base1.0-0 (>= " \
+    "libglib2.0-0 (>= " "libc6 (>= "; do
+  grep -qF "$dep" <<<"$(field "$deb_gst" Depends)" ||
+    die "gstreamer1.0-mmpool: no '$dep' in its Depends: $(field "$deb_gst" Depends)"
+done
 # gst_elements: what gst-inspect-1.0 says of both elements, with a
 # registry of its own so that no cached one answers.
 gst_elements() {

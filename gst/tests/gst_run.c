@@ -16,7 +16,10 @@
  * "copy CHECKSUM" (what a tee or videorate may do with a sink's buffer).
  * MMPOOL_GST_SHRINK=1 re-creates the pool $MMPOOL_GST_POOL with the same
  * format and slots of 4096 bytes when the allocation query reaches the
- * element named "log" (another process re-creating it in between). Exit status: 0 at EOS, 2
+ * element named "log" (another process re-creating it in between).
+ * MMPOOL_GST_RECAPS=1 sends that element a caps event before each buffer,
+ * its current caps with the framerate alternating (a renegotiation that
+ * keeps the geometry). Exit status: 0 at EOS, 2
  * on an error message (printed as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60)
  * pass, 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink, for one, removes
  * its shared memory). At the end it prints "dropped N" when the element named "log" has a property
@@ -39,6 +42,7 @@ static gboolean stamp;
 static gboolean hold;
 static gboolean nosum;
 static gboolean keep_copy;
+static gboolean recaps;
 static GstBuffer *kept; /* the copy MMPOOL_GST_KEEP_COPY keeps */
 static char pool_file[512];
 
@@ -48,10 +52,19 @@ static void on_usr1(int sig) {
 }
 
 static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
-    (void)pad;
     (void)data;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
     GstMapInfo map;
+    if (recaps) {
+        static int n;
+        GstCaps *caps = gst_pad_get_current_caps(pad);
+        if (caps != NULL) {
+            caps = gst_caps_make_writable(caps);
+            gst_caps_set_simple(caps, "framerate", GST_TYPE_FRACTION, ++n % 2 ? 15 : 30, 1, NULL);
+            gst_pad_send_event(pad, gst_event_new_caps(caps));
+            gst_caps_unref(caps);
+        }
+    }
     guint64 now = mmpool_now_ns();
     if (stamp && gst_buffer_get_size(buf) >= 8 && gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
         memcpy(map.data, &now, 8);
@@ -114,7 +127,7 @@ static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer d
 
 /* Prints "PREFIXNAME N" for each counter property the element has. */
 static void print_counters(GstElement *element, const char *prefix) {
-    static const char *const counters[] = {"dropped", "rejected"};
+    static const char *const counters[] = {"dropped", "rejected", "copied"};
     for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
         if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), counters[i]) != NULL) {
             guint64 n = 0;
@@ -186,6 +199,7 @@ int main(int argc, char **argv) {
     hold = g_strcmp0(getenv("MMPOOL_GST_HOLD"), "1") == 0;
     nosum = g_strcmp0(getenv("MMPOOL_GST_NOSUM"), "1") == 0;
     keep_copy = g_strcmp0(getenv("MMPOOL_GST_KEEP_COPY"), "1") == 0;
+    recaps = g_strcmp0(getenv("MMPOOL_GST_RECAPS"), "1") == 0;
     const char *limit = getenv("MMPOOL_GST_LIMIT_S");
     held = g_ptr_array_new_with_free_func((GDestroyNotify)gst_buffer_unref);
     signal(SIGUSR1, on_usr1);
@@ -211,7 +225,9 @@ int main(int argc, char **argv) {
     g_timeout_add(20, on_tick, NULL);
     g_unix_signal_add(SIGTERM, on_term, loop);
     g_unix_signal_add(SIGINT, on_term, loop);
-    g_timeout_add_seconds(limit != NULL ? (guint)atoi(limit) : 60, on_limit, loop);
+    /* Milliseconds, not g_timeout_add_seconds(), which fires up to 1 s late. */
+    g_timeout_add((limit != NULL ? (guint)atoi(limit) : 60) * 1000u, on_limit, loop);
+    guint64 started = mmpool_now_ns();
     if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         /* The error message on the bus tells why. */
         GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
@@ -225,6 +241,7 @@ int main(int argc, char **argv) {
     } else {
         g_main_loop_run(loop);
     }
+    printf("ran %" G_GUINT64_FORMAT " ms\n", (mmpool_now_ns() - started) / 1000000u);
     if (log != NULL) {
         print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);
