@@ -196,12 +196,44 @@ junk)
   [ "$rc" -eq 0 ] || fail "the junk peer failed"
   stop recv
   last_json "$dir/recv.err" "(d['malformed'], d['truncated'], d['oversized'], d['too_big'], d['frames']) == (9, 2, 2, 1, 1)"
-  contains "$dir/recv.err" "frame 2 skipped: 100000 bytes do not fit its slots of 65536 bytes"
+  contains "$dir/recv.err" "frame 2 skipped: 65600 bytes do not fit its slots of 65536 bytes"
   "$MMPOOL" info --json "$b" >"$dir/info.json" || fail "info $b"
   "$py" -c "import json; d = json.load(open('$dir/info.json')); assert d['last_seq'] == 1, d" ||
     fail "the pool holds more than the one valid frame"
   "$MMPOOL" get --timeout 0 "$b" "$dir/frame" || fail "get $b"
   head -c 1000 /dev/zero | tr '\0' Z | cmp -s - "$dir/frame" || fail "the valid frame arrived damaged"
+  # A sender chooses the geometry --create makes: one that would not fit
+  # in 64 bits (2^63 bytes), one that wraps when --header adds 32 bytes,
+  # and one of 16 GiB (2 GiB x 8). Each is refused and counted, the
+  # receiver goes on, and the valid frame after it makes the pool.
+  for geometry in "0x8000000000000000 2" "0xfffffffffffffff0 2" "0x80000000 8"; do
+    rm -f "$dir/g"
+    # shellcheck disable=SC2086 # two arguments
+    start junk "$PEER" geometry "$ep" $geometry
+    sleep 0.3
+    start recv "$MMPOOL" bridge recv --create --header --json "$ep" "$dir/g"
+    finish junk 10
+    kill -0 "${pid[recv]}" 2>/dev/null || fail "recv died on the geometry $geometry"
+    stop recv
+    last_json "$dir/recv.err" "(d['malformed'], d['frames']) == (1, 1)"
+    contains "$dir/recv.err" "not created: the sender asks for"
+    "$MMPOOL" info --json "$dir/g" >"$dir/info.json" || fail "info $dir/g"
+    "$py" -c "import json; d = json.load(open('$dir/info.json')); assert (d['slot_capacity'], d['slot_count']) == (4128, 2), d" ||
+      fail "after the geometry $geometry, recv --create made: $(cat "$dir/info.json")"
+  done
+  # One payload part far beyond the pool's slots: ZeroMQ closes the
+  # connection before storing it (the receiver's memory does not grow by
+  # it), the receiver comes back and takes the next frame.
+  "$MMPOOL" create --capacity 4096 --slots 2 "$dir/small" >/dev/null || fail "create $dir/small"
+  start junk "$PEER" big-part "$ep" 134217728
+  sleep 0.3
+  start recv "$MMPOOL" bridge recv --json "$ep" "$dir/small"
+  finish junk 20
+  peak=$(awk '/^VmHWM/ {print $2}' "/proc/${pid[recv]}/status")
+  stop recv
+  contains "$dir/junk.out" "reconnected=1"
+  last_json "$dir/recv.err" "d['frames'] == 1"
+  [ "$peak" -lt 65536 ] || fail "recv took a 128 MiB part into memory: peak RSS $peak KiB"
   # And bad credits at a sender: counted, and it serves a real receiver
   # after them.
   make_source 2
@@ -248,6 +280,8 @@ errors)
   run 2 bridge send --curve-secret x "$a" "$ep"
   run 2 bridge recv --window 0 "$ep" "$b"
   run 2 bridge recv --window 17 "$ep" "$b"
+  run 2 bridge recv --create --max-frame 0 "$ep" "$b"
+  run 2 bridge recv --create --max-pool 1x "$ep" "$b"
   run 0 bridge --help
   contains "$dir/run.out" "mmpool bridge keygen [NAME]"
   (cd "$dir" && "$MMPOOL" bridge keygen k >/dev/null) || fail "keygen"
