@@ -32,8 +32,11 @@
 /* Message types, byte 5 of every message. */
 enum { BRIDGE_FRAME = 1, BRIDGE_CREDIT = 2 };
 
-/* Most frames a receiver may have in flight (its credit window). */
-#define BRIDGE_WINDOW_MAX 16
+/* Most frames a receiver may have in flight (its credit window), and the
+ * sender's high-water mark per receiver. The credit is the receiver's own
+ * word: a receiver that lies about what it took gets a full window after
+ * every frame, so the window is also what ZeroMQ queues for it at most. */
+#define BRIDGE_WINDOW_MAX 2
 
 /* A frame's description, as it travels in the first part. */
 typedef struct bridge_frame {

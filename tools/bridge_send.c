@@ -5,6 +5,7 @@
  * waits in one zmq_poll on the ROUTER, the ZAP socket (with CURVE) and the
  * pool's event descriptor, then drains the pool with mmpool_try_read. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -12,8 +13,10 @@
 #include "bridge.h"
 #include "platform.h"
 
-/* Receivers one sender serves at once; more are ignored (and logged). */
+/* Receivers one sender serves at once; more are ignored (and logged, at
+ * most once per IGNORED_LOG_NS). */
 #define MAX_PEERS 64
+#define IGNORED_LOG_NS 10000000000ull
 /* A receiver silent this long is forgotten: its credit goes with it. */
 #define PEER_TIMEOUT_NS 2000000000ull
 /* The loop wakes at least this often, for the status line and expiry. */
@@ -48,7 +51,8 @@ typedef struct sender {
     uint64_t seq;
     peer peers[MAX_PEERS];
     size_t npeers;
-    int full_logged;
+    uint64_t ignored;    /* credits from receivers beyond MAX_PEERS */
+    uint64_t ignored_ns; /* when that was last logged */
     bridge_status status;
 } sender;
 
@@ -83,9 +87,15 @@ static void on_credit(sender *s, const zmq_msg_t *id, const zmq_msg_t *body, uin
     peer *p = find_peer(s, zmq_msg_data((zmq_msg_t *)id), len);
     if (p == NULL) {
         if (s->npeers == MAX_PEERS || len > sizeof p->id) {
-            if (!s->full_logged) {
-                bridge_log("more than %d receivers: the others are ignored", MAX_PEERS);
-                s->full_logged = 1;
+            /* Every time it goes on, not once: a full table that
+             * lasts is worth knowing about, and a flood of newcomers
+             * costs one line per IGNORED_LOG_NS. */
+            s->ignored++;
+            if (s->ignored_ns == 0 || now - s->ignored_ns >= IGNORED_LOG_NS) {
+                bridge_log("more than %d receivers: the others are ignored (%" PRIu64
+                           " of their messages so far)",
+                           MAX_PEERS, s->ignored);
+                s->ignored_ns = now;
             }
             return;
         }
@@ -286,12 +296,25 @@ static int run(sender *s) {
     return CLI_OK;
 }
 
+/* Whether a bound endpoint, as ZeroMQ reports it (ZMQ_LAST_ENDPOINT:
+ * "tcp://0.0.0.0:5555", "tcp://127.0.0.1:5555", "ipc://..."), can be
+ * reached from another machine. Only TCP on a loopback address cannot;
+ * anything unknown counts as reachable. */
+static int reachable(const char *bound) {
+    if (strncmp(bound, "ipc://", 6) == 0 || strncmp(bound, "inproc://", 9) == 0) {
+        return 0;
+    }
+    return strncmp(bound, "tcp://127.", 10) != 0 && strncmp(bound, "tcp://[::1]:", 12) != 0;
+}
+
 /* The ROUTER, with CURVE when asked; bound to endpoint. */
 static int open_router(sender *s, const char *endpoint, const char *secret_file,
                        const char *allow_dir) {
     /* Receivers only ever send credits: anything larger is an attack or a
-     * mistake, and ZeroMQ drops the connection before buffering it. */
-    s->router = bridge_socket(s->ctx, ZMQ_ROUTER, BRIDGE_WINDOW_MAX + 4, 64, 1024);
+     * mistake, and ZeroMQ drops the connection before buffering it. A
+     * receiver that is not reading holds at most BRIDGE_WINDOW_MAX frames
+     * here, whatever credit it claims. */
+    s->router = bridge_socket(s->ctx, ZMQ_ROUTER, BRIDGE_WINDOW_MAX, 64, 1024);
     if (s->router == NULL) {
         return CLI_ERROR;
     }
@@ -314,6 +337,18 @@ static int open_router(sender *s, const char *endpoint, const char *secret_file,
     if (zmq_bind(s->router, endpoint) != 0) {
         bridge_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         return CLI_ERROR;
+    }
+    /* Without CURVE anyone who can connect gets the frames, and ZeroMQ
+     * limits the size of each part of a message but not how many parts
+     * it has: a peer can make the sender buffer as much as it sends. */
+    char bound[256] = "";
+    size_t len = sizeof bound;
+    if (!s->curve &&
+        (zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, bound, &len) != 0 || reachable(bound))) {
+        bridge_log("warning: %s is reachable from other machines without CURVE: any peer "
+                   "there can take the frames and make this sender hold whatever it sends "
+                   "(docs/bridge.md)",
+                   bound[0] != '\0' ? bound : endpoint);
     }
     return CLI_OK;
 }

@@ -109,7 +109,7 @@ static const command commands[] = {
      "  --max-pool SIZE        ...and SIZE bytes in all (default 1G)\n"
      "  --header               put a 32-byte header (original seq, timestamp,\n"
      "                         length) before each frame; slots need 32 more bytes\n"
-     "  --window N             frames in flight, 1..16 (default 1: the lowest\n"
+     "  --window N             frames in flight, 1 or 2 (default 1: the lowest\n"
      "                         latency on a slow link)\n"
      "  --curve-secret FILE    this receiver's secret key...\n"
      "  --curve-server FILE    ...and the sender's public key\n"

@@ -28,6 +28,12 @@
  *       payload part is BYTES long, then waits (5 s at most) for the
  *       receiver to come back on a new connection and sends it a valid
  *       1000-byte frame; prints reconnected=0 or 1.
+ *   liar ENDPOINT SECONDS FPS
+ *       connects a DEALER to a sender and, for SECONDS, claims to have
+ *       received every frame sent to it (window 2) while it reads nothing:
+ *       not knowing how many were sent, every millisecond it claims each
+ *       count around what a writer at FPS has written, and the sender
+ *       keeps the highest it can believe.
  *   junk-sender ENDPOINT
  *       connects a DEALER to a sender and sends it bad credit messages.
  *   raw-push ENDPOINT COUNT FPS / raw-pull ENDPOINT COUNT
@@ -515,6 +521,30 @@ static int role_big_part(int argc, char **argv) {
     return 0;
 }
 
+static int role_liar(int argc, char **argv) {
+    (void)argc; /* main() checked the count */
+    void *ctx = zmq_ctx_new();
+    void *s = peer_socket(ctx, ZMQ_DEALER, 1);
+    int small = 4096;
+    zmq_setsockopt(s, ZMQ_RCVBUF, &small, sizeof small);
+    zmq_connect(s, argv[1]);
+    double fps = atof(argv[3]);
+    uint64_t t0 = mmpool_now_ns(), end = t0 + (uint64_t)(atof(argv[2]) * 1e9);
+    unsigned char m[24] = {'M', 'M', 'P', 'B', 1, 2};
+    m[8] = 2;
+    for (uint64_t now = t0; now < end; now = mmpool_now_ns()) {
+        uint64_t guess = (uint64_t)((double)(now - t0) * 1e-9 * fps) + 20;
+        for (uint64_t received = guess > 40 ? guess - 40 : 0; received <= guess; received++) {
+            put64(m + 16, received);
+            zmq_send(s, m, sizeof m, ZMQ_DONTWAIT);
+        }
+        sleep_until(now + 1000000u);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
 static int role_junk_sender(int argc, char **argv) {
     (void)argc; /* main() checked the count */
     void *ctx = zmq_ctx_new();
@@ -603,13 +633,14 @@ int main(int argc, char **argv) {
     } roles[] = {{"write", role_write, 3},       {"check", role_check, 3},
                  {"junk", role_junk, 1},         {"junk-sender", role_junk_sender, 1},
                  {"geometry", role_geometry, 3}, {"big-part", role_big_part, 2},
-                 {"raw-push", role_raw_push, 3}, {"raw-pull", role_raw_pull, 2}};
+                 {"liar", role_liar, 3},         {"raw-push", role_raw_push, 3},
+                 {"raw-pull", role_raw_pull, 2}};
     for (size_t i = 0; argc > 1 && i < sizeof roles / sizeof roles[0]; i++) {
         if (strcmp(argv[1], roles[i].name) == 0 && argc - 2 >= roles[i].args) {
             return roles[i].run(argc - 1, argv + 1);
         }
     }
     fprintf(stderr, "usage: bridge_peer "
-                    "write|check|junk|geometry|big-part|junk-sender|raw-push|raw-pull ...\n");
+                    "write|check|junk|geometry|big-part|liar|junk-sender|raw-push|raw-pull ...\n");
     return 2;
 }
