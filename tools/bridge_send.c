@@ -17,8 +17,11 @@
  * most once per IGNORED_LOG_NS). */
 #define MAX_PEERS 64
 #define IGNORED_LOG_NS 10000000000ull
-/* A receiver silent this long is forgotten: its credit goes with it. */
-#define PEER_TIMEOUT_NS 2000000000ull
+/* A receiver silent this long is forgotten: its credit goes with it. It
+ * speaks at least every 500 ms. With --fifo a receiver that is gone holds
+ * every other one until it is forgotten, so this is most of the pause a
+ * restarted receiver sees. */
+#define PEER_TIMEOUT_NS 1000000000ull
 /* The loop wakes at least this often, for the status line and expiry. */
 #define TICK_MS 100
 /* Kernel send buffer per connection: small, so that a frame does not sit
@@ -49,6 +52,7 @@ typedef struct sender {
     int frame_sent; /* it went to at least one receiver */
     unsigned char head[BRIDGE_FRAME_HEAD];
     uint64_t seq;
+    uint64_t start_seq; /* --fifo: the pool's newest seq when the sender started */
     peer peers[MAX_PEERS];
     size_t npeers;
     uint64_t ignored;    /* credits from receivers beyond MAX_PEERS */
@@ -211,6 +215,13 @@ static int read_frame(sender *s) {
         cli_fail(s->name, rc);
         return -1;
     }
+    if (s->fifo && f.seq <= s->start_seq) {
+        /* Committed before this sender started: a sender restarted
+         * mid-stream would otherwise send again, out of order, frames its
+         * receivers already have. */
+        free(buf);
+        return 1;
+    }
     if (s->have_frame) {
         s->status.skipped += !s->frame_sent;
         zmq_msg_close(&s->frame);
@@ -367,6 +378,7 @@ static int open_pool(sender *s, const char *name, int fifo, int any_owner) {
         return cli_fail(name, rc);
     }
     s->capacity = st.slot_capacity;
+    s->start_seq = st.last_seq;
     return CLI_OK;
 }
 
