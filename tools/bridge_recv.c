@@ -261,8 +261,10 @@ static int run(receiver *r) {
             on_monitor(r);
         }
         uint64_t now = mmpool_now_ns();
-        took t;
-        while ((t = take_message(r, now)) == TOOK_ONE) {
+        /* Everything waiting, but a stop asked for meanwhile comes first:
+         * a sender can keep the socket busy for ever. */
+        took t = TOOK_NONE;
+        while (!tool_interrupted() && (t = take_message(r, now)) == TOOK_ONE) {
         }
         if (t == TOOK_FAILED) {
             return CLI_ERROR;
@@ -282,7 +284,7 @@ static int run(receiver *r) {
  * the server's public key. */
 static int use_curve(receiver *r, const char *secret_file, const char *server_file) {
     char secret[BRIDGE_KEY_TEXT], public_key[BRIDGE_KEY_TEXT], server[BRIDGE_KEY_TEXT];
-    int rc = bridge_read_key(secret, secret_file);
+    int rc = bridge_read_secret(secret, secret_file);
     if (rc != CLI_OK || (rc = bridge_read_key(server, server_file)) != CLI_OK) {
         return rc;
     }

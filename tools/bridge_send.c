@@ -222,17 +222,26 @@ static int read_frame(sender *s) {
         free(buf);
         return 1;
     }
+    mmpool_stats st;
+    if ((rc = mmpool_stat(s->pool, &st)) != 0) {
+        free(buf);
+        cli_fail(s->name, rc);
+        return -1;
+    }
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, (size_t)f.len, free_buffer, NULL) != 0) {
+        /* Out of memory for ZeroMQ's bookkeeping: this frame is skipped,
+         * never sent as an empty payload under a head that says f.len. */
+        free(buf);
+        s->status.skipped += 1 + f.dropped;
+        return 1;
+    }
     if (s->have_frame) {
         s->status.skipped += !s->frame_sent;
         zmq_msg_close(&s->frame);
     }
     s->status.skipped += f.dropped;
-    if (zmq_msg_init_data(&s->frame, buf, (size_t)f.len, free_buffer, NULL) != 0) {
-        free(buf);
-        zmq_msg_init(&s->frame);
-    }
-    mmpool_stats st;
-    mmpool_stat(s->pool, &st);
+    s->frame = msg;
     bridge_frame bf = {.seq = f.seq,
                        .timestamp_ns = f.timestamp_ns,
                        .len = f.len,
@@ -334,7 +343,7 @@ static int open_router(sender *s, const char *endpoint, const char *secret_file,
     zmq_setsockopt(s->router, ZMQ_SNDBUF, &sndbuf, sizeof sndbuf);
     if (secret_file != NULL) {
         char secret[BRIDGE_KEY_TEXT];
-        int rc = bridge_read_key(secret, secret_file);
+        int rc = bridge_read_secret(secret, secret_file);
         if (rc != CLI_OK || (rc = bridge_zap_open(&s->zap, s->ctx, allow_dir)) != CLI_OK) {
             return rc;
         }

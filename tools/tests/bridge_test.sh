@@ -91,7 +91,9 @@ assert $2, d
 }
 contains() { grep -qF -- "$2" "$1" || fail "expected '$2' in $(basename "$1"): $(tail -3 "$1")"; }
 
-port=$((20000 + RANDOM % 20000))
+# Below the kernel's ephemeral ports (32768 and up), which an outgoing
+# connection of any process may hold.
+port=$((20000 + RANDOM % 12000))
 ep=tcp://127.0.0.1:$port
 a=$dir/a
 b=$dir/b
@@ -165,29 +167,60 @@ curve)
   # pool is never even created) and the sender logs it.
   k=$dir/keys
   mkdir -p "$k" "$dir/allow"
-  for name in server good bad; do
+  for name in server good bad bad2; do
     (cd "$k" && "$MMPOOL" bridge keygen "$name" >/dev/null) || fail "keygen $name"
   done
   [ "$(stat -c %a "$k/server.key")" = 600 ] || fail "server.key is not mode 0600"
+  # A secret key others can read is used, with a warning.
+  cp "$k/bad.key" "$k/open.key"
+  chmod 644 "$k/open.key"
+  "$MMPOOL" bridge recv --create --curve-secret "$k/open.key" --curve-server "$k/server.pub" \
+    "$ep" "$dir/none" >"$dir/open.out" 2>"$dir/open.err" &
+  pids+=("$!")
+  sleep 0.3
+  kill -TERM "$!"
+  wait "$!"
+  contains "$dir/open.err" "warning: the secret key '$k/open.key' can be read by others (mode 0644)"
   (cd "$k" && "$MMPOOL" bridge keygen server >/dev/null 2>&1) && fail "keygen overwrote server.key"
+  # The good key, beside .pub files that are not keys: text, a named pipe
+  # (which must not stall the sender), a directory, and a symbolic link to
+  # the bad key (only regular files count, as for every directory the
+  # tool lists).
   cp "$k/good.pub" "$dir/allow/"
+  ln -s "$k/bad.pub" "$dir/allow/link.pub"
+  echo "not a key" >"$dir/allow/junk.pub"
+  mkfifo "$dir/allow/pipe.pub"
+  mkdir "$dir/allow/dir.pub"
   make_source
   send --fifo --curve-secret "$k/server.key" --curve-allow "$dir/allow"
   start recv1 "$MMPOOL" bridge recv --create --header --json --curve-secret "$k/good.key" \
     --curve-server "$k/server.pub" "$ep" "$dir/b1"
   start recv2 "$MMPOOL" bridge recv --create --json --curve-secret "$k/bad.key" \
     --curve-server "$k/server.pub" "$ep" "$dir/b2"
+  # A second unlisted key, whose retries alternate with the first one's:
+  # each key is logged once, not at every turn.
+  start recv4 "$MMPOOL" bridge recv --create --json --curve-secret "$k/bad2.key" \
+    --curve-server "$k/server.pub" "$ep" "$dir/b4"
+  # A receiver without CURVE gets nothing either.
+  start recv3 "$MMPOOL" bridge recv --create --json "$ep" "$dir/b3"
   start check "$PEER" check "$dir/b1" 30 15 header
   sleep 1
   start write "$PEER" write "$a" 30 10 behind="$dir/b1"
   finish check 15
   expect "$dir/check.out" "d['frames'] == 30 and d['bad'] == 0 and d['backwards'] == 0"
   [ ! -e "$dir/b2" ] || fail "the receiver with an unlisted key created its pool"
+  [ ! -e "$dir/b3" ] || fail "the receiver without CURVE created its pool"
   stop recv2
+  stop recv3
+  stop recv4
   last_json "$dir/recv2.err" "d['frames'] == 0"
+  last_json "$dir/recv3.err" "d['frames'] == 0 and d['dropped'] == 0"
   stop send
   contains "$dir/send.err" "refused a receiver from 127.0.0.1: its key $(cat "$k/bad.pub") is not in"
-  last_json "$dir/send.err" "d['refused'] >= 1 and d['frames'] == 30"
+  last_json "$dir/send.err" "d['refused'] >= 4 and d['frames'] == 30"
+  [ "$(grep -c "refused a receiver" "$dir/send.err")" -eq 2 ] ||
+    fail "expected one log line per refused key: $(grep "refused a receiver" "$dir/send.err" | head -5)"
+  grep -q "warning" "$dir/recv1.err" && fail "a secret key of mode 0600 gave a warning"
   ;;
 junk)
   # A raw ZeroMQ peer sends bad messages of each kind to a receiver: none
@@ -350,11 +383,15 @@ thin_link_inside)
   start check "$PEER" check "$b" 1000 33 header from=5
   sleep 1
   start write "$PEER" write "$a" 960 30
-  rss() { awk '/^VmRSS/ {print $2}' "/proc/${pid[$1]}/status"; }
+  # Empty when the process is gone: a dead bridge must fail the test, not
+  # pass it as flat.
+  rss() { awk '/^VmRSS/ {print $2}' "/proc/${pid[$1]}/status" 2>/dev/null; }
   sleep 10
   s10=$(rss send) r10=$(rss recv)
+  [ -n "$s10" ] && [ -n "$r10" ] || fail "a bridge was gone after 10 s (send RSS '$s10', recv '$r10')"
   sleep 20
   s30=$(rss send) r30=$(rss recv)
+  [ -n "$s30" ] && [ -n "$r30" ] || fail "a bridge was gone after 30 s (send RSS '$s30', recv '$r30')"
   finish check 10
   echo "thin link: $(cat "$dir/check.out"); RSS KiB send $s10 -> $s30, recv $r10 -> $r30"
   expect "$dir/check.out" "d['bad'] == 0 and d['backwards'] == 0 and 1.2 <= d['fps'] <= 2.2 and 0 < d['p99_ms'] < 1000"
