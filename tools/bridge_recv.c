@@ -48,6 +48,7 @@ typedef struct receiver {
     uint64_t last_seq;            /* the sender's seq of the last frame written */
     uint64_t logged_ns;           /* last "too big" line */
     uint64_t refused_ns;          /* last "will not create" line */
+    uint64_t lost_ns;             /* connection closed, and ZeroMQ not trying again since */
     bridge_status status;
 } receiver;
 
@@ -222,11 +223,18 @@ static took take_message(receiver *r, uint64_t now) {
     return rc == CLI_OK ? TOOK_ONE : TOOK_FAILED;
 }
 
-/* Reads the DEALER's connection events. ZeroMQ reconnects by itself
- * after a lost connection, but not after one it closed for a protocol
- * error (a part above ZMQ_MAXMSGSIZE among them): then the receiver would
- * wait for ever. Connecting anew after every disconnection covers both. */
-static void on_monitor(receiver *r) {
+/* How long after a connection closed, with no sign of ZeroMQ trying
+ * again, the receiver connects anew. */
+#define RECONNECT_NS 1000000000ull
+
+/* Reads the DEALER's connection events. ZeroMQ reconnects by itself after
+ * a lost connection (a sender restarted) or a refused handshake, but not
+ * after closing one for a protocol error, a part above ZMQ_MAXMSGSIZE
+ * among them: the receiver would then wait for ever. So a disconnection
+ * that no connection attempt follows is noted here, and check_lost()
+ * connects anew. Connecting anew at every disconnection instead would
+ * retry a refused CURVE handshake without ZeroMQ's pause between tries. */
+static void on_monitor(receiver *r, uint64_t now) {
     zmq_msg_t parts[2];
     int n;
     while ((n = bridge_take(r->monitor, parts, 2)) > 0) {
@@ -238,10 +246,19 @@ static void on_monitor(receiver *r) {
             zmq_msg_close(&parts[i]);
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
-            zmq_disconnect(r->dealer, r->endpoint); /* ENOENT when ZeroMQ dropped it: fine */
-            if (zmq_connect(r->dealer, r->endpoint) != 0) {
-                bridge_log("cannot connect %s again: %s", r->endpoint, zmq_strerror(zmq_errno()));
-            }
+            r->lost_ns = now;
+        } else if (event != 0) { /* connected, or trying to */
+            r->lost_ns = 0;
+        }
+    }
+}
+
+static void check_lost(receiver *r, uint64_t now) {
+    if (r->lost_ns != 0 && now - r->lost_ns >= RECONNECT_NS) {
+        r->lost_ns = 0;
+        zmq_disconnect(r->dealer, r->endpoint); /* ENOENT when ZeroMQ dropped it: fine */
+        if (zmq_connect(r->dealer, r->endpoint) != 0) {
+            bridge_log("cannot connect %s again: %s", r->endpoint, zmq_strerror(zmq_errno()));
         }
     }
 }
@@ -257,10 +274,11 @@ static int run(receiver *r) {
             bridge_log("zmq_poll: %s", zmq_strerror(zmq_errno()));
             return CLI_ERROR;
         }
-        if (items[1].revents & ZMQ_POLLIN) {
-            on_monitor(r);
-        }
         uint64_t now = mmpool_now_ns();
+        if (items[1].revents & ZMQ_POLLIN) {
+            on_monitor(r, now);
+        }
+        check_lost(r, now);
         /* Everything waiting, but a stop asked for meanwhile comes first:
          * a sender can keep the socket busy for ever. */
         took t = TOOK_NONE;
@@ -319,7 +337,9 @@ static int open_dealer(receiver *r, const char *endpoint, const char *secret_fil
     if (secret_file != NULL && (rc = use_curve(r, secret_file, server_file)) != CLI_OK) {
         return rc;
     }
-    if (zmq_socket_monitor(r->dealer, MONITOR_ENDPOINT, ZMQ_EVENT_DISCONNECTED) != 0 ||
+    if (zmq_socket_monitor(r->dealer, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED) != 0 ||
         (r->monitor = zmq_socket(r->ctx, ZMQ_PAIR)) == NULL ||
         zmq_connect(r->monitor, MONITOR_ENDPOINT) != 0) {
         bridge_log("cannot watch the connection: %s", zmq_strerror(zmq_errno()));
