@@ -49,6 +49,8 @@ typedef struct receiver {
     uint64_t logged_ns;           /* last "too big" line */
     uint64_t refused_ns;          /* last "will not create" line */
     uint64_t lost_ns;             /* connection closed, and ZeroMQ not trying again since */
+    int64_t max_part;             /* ZMQ_MAXMSGSIZE */
+    int refused;                  /* the last handshake failed */
     bridge_status status;
 } receiver;
 
@@ -245,10 +247,21 @@ static void on_monitor(receiver *r, uint64_t now) {
         for (int i = 0; i < n && i < 2; i++) {
             zmq_msg_close(&parts[i]);
         }
-        if (event == ZMQ_EVENT_DISCONNECTED) {
+        switch (event) {
+        case ZMQ_EVENT_DISCONNECTED:
             r->lost_ns = now;
-        } else if (event != 0) { /* connected, or trying to */
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            r->refused = 1;
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            r->refused = 0;
+            break;
+        default: /* connected, or trying to */
             r->lost_ns = 0;
+            break;
         }
     }
 }
@@ -256,6 +269,19 @@ static void on_monitor(receiver *r, uint64_t now) {
 static void check_lost(receiver *r, uint64_t now) {
     if (r->lost_ns != 0 && now - r->lost_ns >= RECONNECT_NS) {
         r->lost_ns = 0;
+        /* The likely cause, since ZeroMQ gives no other: a refused
+         * handshake, or a sender whose frames are much larger than this
+         * pool's slots. At most once a second, like every retry. */
+        if (r->refused) {
+            bridge_log("%s: the sender refused the handshake (with CURVE: is this receiver's "
+                       "public key in its --curve-allow?): connecting again",
+                       r->endpoint);
+        } else {
+            bridge_log("%s: the connection was closed and not retried, likely for a message "
+                       "part over %" PRId64 " bytes (frames larger than the pool's slots?): "
+                       "connecting again",
+                       r->endpoint, r->max_part);
+        }
         zmq_disconnect(r->dealer, r->endpoint); /* ENOENT when ZeroMQ dropped it: fine */
         if (zmq_connect(r->dealer, r->endpoint) != 0) {
             bridge_log("cannot connect %s again: %s", r->endpoint, zmq_strerror(zmq_errno()));
@@ -326,7 +352,7 @@ static int open_dealer(receiver *r, const char *endpoint, const char *secret_fil
      * reconnected. */
     uint64_t slot =
         r->pool != NULL ? r->st.slot_capacity : r->max_frame + (r->stamp ? BRIDGE_STAMP_SIZE : 0);
-    int64_t max_part = (int64_t)(slot + BRIDGE_FRAME_HEAD);
+    int64_t max_part = r->max_part = (int64_t)(slot + BRIDGE_FRAME_HEAD);
     /* It sends only credits: a few queued while disconnected are plenty.
      * It receives at most its window of frames in flight. */
     r->dealer = bridge_socket(r->ctx, ZMQ_DEALER, 4, BRIDGE_WINDOW_MAX + 4, max_part);
@@ -337,9 +363,12 @@ static int open_dealer(receiver *r, const char *endpoint, const char *secret_fil
     if (secret_file != NULL && (rc = use_curve(r, secret_file, server_file)) != CLI_OK) {
         return rc;
     }
-    if (zmq_socket_monitor(r->dealer, MONITOR_ENDPOINT,
-                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED |
-                               ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED) != 0 ||
+    if (zmq_socket_monitor(
+            r->dealer, MONITOR_ENDPOINT,
+            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED |
+                ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
         (r->monitor = zmq_socket(r->ctx, ZMQ_PAIR)) == NULL ||
         zmq_connect(r->monitor, MONITOR_ENDPOINT) != 0) {
         bridge_log("cannot watch the connection: %s", zmq_strerror(zmq_errno()));

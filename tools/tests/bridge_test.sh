@@ -215,6 +215,7 @@ curve)
   stop recv3
   stop recv4
   last_json "$dir/recv2.err" "d['frames'] == 0"
+  contains "$dir/recv2.err" "the sender refused the handshake (with CURVE: is this receiver's public key in its --curve-allow?)"
   last_json "$dir/recv3.err" "d['frames'] == 0 and d['dropped'] == 0"
   stop send
   contains "$dir/send.err" "refused a receiver from 127.0.0.1: its key $(cat "$k/bad.pub") is not in"
@@ -270,6 +271,7 @@ junk)
   peak=$(awk '/^VmHWM/ {print $2}' "/proc/${pid[recv]}/status")
   stop recv
   contains "$dir/junk.out" "reconnected=1"
+  contains "$dir/recv.err" "the connection was closed and not retried, likely for a message part over 4208 bytes"
   last_json "$dir/recv.err" "d['frames'] == 1"
   [ "$peak" -lt 65536 ] || fail "recv took a 128 MiB part into memory: peak RSS $peak KiB"
   # And bad credits at a sender: counted, and it serves a real receiver
