@@ -152,6 +152,25 @@ restart_sender | restart_receiver)
   expect "$dir/check.out" "d['bad'] == 0 and d['backwards'] == 0 and d['repeats'] <= 1 and d['last'] == 300 and d['max_gap_ms'] < 2000"
   stop send
   stop recv
+  if [ "$case_name" = restart_sender ]; then
+    # A --fifo sender restarted while its receiver has every frame of the
+    # source pool sends none of them again.
+    rm -f "$a" "$b"
+    make_source
+    send --fifo
+    recv
+    sleep 1
+    start write "$PEER" write "$a" 5 30
+    finish write 10
+    sleep 1
+    restart send "$MMPOOL" bridge send --fifo --json "$a" "$ep"
+    sleep 2
+    stop send
+    stop recv
+    "$MMPOOL" info --json "$b" >"$dir/info.json" || fail "info $b"
+    "$py" -c "import json; d = json.load(open('$dir/info.json')); assert d['last_seq'] == 5, d" ||
+      fail "the restarted sender sent frames again: $b holds $(grep -o '"last_seq": *[0-9]*' "$dir/info.json")"
+  fi
   ;;
 two_receivers)
   make_source
