@@ -19,14 +19,23 @@
 #   MMPOOL  the mmpool tool, built with the bridge
 #   PEER    tools/tests/bridge_peer.c, built (mmpool_bridge_peer)
 #   FRAMES  frames per measurement (default 300); RUNS (default 3): the
-#           medians of that many runs are printed
-set -euo pipefail
+#           medians of that many runs are printed. CI's smoke run is
+#           "10 1" (about 15 s): it checks that every measurement gives a
+#           number, not what the number is.
+# Exits 1, saying why, if any run fails or gives no number (or zero).
+set -Eeuo pipefail
+# set -e inside command substitutions too, should one be added.
+shopt -s inherit_errexit
+trap 'echo "bridge_bench: failed (exit $?): $BASH_COMMAND" >&2' ERR
 
 mmpool=$1
 peer=$2
 frames=${3:-300}
 runs=${4:-3}
 paced=$((frames < 150 ? frames : 150))
+# How long a reader waits for its frames: enough for a loaded machine,
+# short enough that a broken bridge fails a smoke run quickly.
+patience=$((10 + frames / 30))
 dir=$(mktemp -d /dev/shm/mmpool-bridgebench-XXXXXX)
 pids=()
 cleanup() {
@@ -36,44 +45,58 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-port=$((40000 + RANDOM % 20000))
+die() {
+  echo "bridge_bench: $*" >&2
+  exit 1
+}
+# Ports below the kernel's ephemeral range (32768 and up), so that no
+# outgoing connection holds one.
+port=$((20000 + RANDOM % 10000))
 
+# Every process is started in this shell (never inside $(...)), so that
+# the cleanup above knows it.
 bg() {
   "$@" &
   pids+=("$!")
 }
-# field LINE KEY: the value of KEY=... in LINE.
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
-
-# raw FPS: one PUSH/PULL run, its result line.
-raw() {
-  local ep=tcp://127.0.0.1:$((port++)) n=$2
-  bg "$peer" raw-push "$ep" "$n" "$1"
-  "$peer" raw-pull "$ep" "$n"
+# value FILE KEY: the number KEY=... in the result line FILE; fails unless
+# it is there and above zero.
+value() {
+  local v
+  v=$(sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $(cat "$1")")
+  awk -v v="$v" 'BEGIN { exit !(v + 0 > 0) }' ||
+    die "no $2 in $(basename "$1"): '$(cat "$1")'"
+  echo "$v"
 }
-# bridge FPS WINDOW N: one bridge run (N frames written), its result line.
+
+# raw FPS N OUT: one PUSH/PULL run of N frames, its result line in OUT.
+raw() {
+  local ep=tcp://127.0.0.1:$((port++))
+  bg "$peer" raw-push "$ep" "$2" "$1"
+  "$peer" raw-pull "$ep" "$2" >"$3"
+}
+# bridge FPS WINDOW N OUT: one bridge run (N frames written), its result
+# line in OUT.
 bridge() {
-  local ep=tcp://127.0.0.1:$((port++)) n=$3 s r
+  local ep=tcp://127.0.0.1:$((port++)) n=$3 out=$4 check s r
   rm -f "$dir/a" "$dir/b"
   "$mmpool" create --capacity 6220800 --slots 4 --format "bgr8 1920x1080" "$dir/a" >/dev/null
   # The receiving pool: Full-HD and the 32-byte header, the reader's
   # geometry.
   "$mmpool" create --capacity 6220832 --slots 16 --format "bgr8 1920x1080" "$dir/b" >/dev/null
-  bg "$peer" check "$dir/b" "$n" 60 header nohash >"$dir/check.out"
-  local check=$!
-  "$mmpool" bridge send --quiet "$dir/a" "$ep" &
+  bg "$peer" check "$dir/b" "$n" "$patience" header nohash >"$out"
+  check=$!
+  bg "$mmpool" bridge send --quiet "$dir/a" "$ep"
   s=$!
-  pids+=("$s")
   sleep 0.3
-  "$mmpool" bridge recv --quiet --header --window "$2" "$ep" "$dir/b" &
+  bg "$mmpool" bridge recv --quiet --header --window "$2" "$ep" "$dir/b"
   r=$!
-  pids+=("$r")
   sleep 0.5
   "$peer" write "$dir/a" "$n" "$1" fast
-  wait "$check"
-  kill -TERM "$s" "$r" || echo "bridge_bench: a bridge had stopped before its run ended ($s $r)" >&2
-  wait "$s" "$r" || true
-  cat "$dir/check.out"
+  wait "$check" || die "the reader of $dir/b failed"
+  kill -TERM "$s" "$r" 2>/dev/null || die "a bridge had stopped before its run ended"
+  wait "$s" || die "bridge send exited $? after SIGTERM"
+  wait "$r" || die "bridge recv exited $? after SIGTERM"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
@@ -83,11 +106,15 @@ for name in raw window1 window2; do
   : >"$dir/$name.p50"
 done
 for ((i = 0; i < runs; i++)); do
-  field "$(raw 0 "$frames")" fps >>"$dir/raw.fps"
-  field "$(raw 30 "$paced")" p50_ms >>"$dir/raw.p50"
+  raw 0 "$frames" "$dir/run"
+  value "$dir/run" fps >>"$dir/raw.fps"
+  raw 30 "$paced" "$dir/run"
+  value "$dir/run" p50_ms >>"$dir/raw.p50"
   for w in 1 2; do
-    field "$(bridge 1000 "$w" $((frames * 10)))" fps >>"$dir/window$w.fps"
-    field "$(bridge 30 "$w" "$paced")" p50_ms >>"$dir/window$w.p50"
+    bridge 1000 "$w" $((frames * 10)) "$dir/run"
+    value "$dir/run" fps >>"$dir/window$w.fps"
+    bridge 30 "$w" "$paced" "$dir/run"
+    value "$dir/run" p50_ms >>"$dir/window$w.p50"
   done
 done
 for name in raw window1 window2; do
@@ -102,5 +129,5 @@ printf '%-26s %10s %14s\n' "ZeroMQ PUSH/PULL" "${fps[raw]}" "${p50[raw]}"
 printf '%-26s %10s %14s\n' "mmpool bridge (window 1)" "${fps[window1]}" "${p50[window1]}"
 printf '%-26s %10s %14s\n' "mmpool bridge (window 2)" "${fps[window2]}" "${p50[window2]}"
 awk -v r="${fps[raw]}" -v a="${fps[window1]}" -v b="${fps[window2]}" 'BEGIN {
-  if (r > 0) printf "ratio bridge/raw frames/s: window 1 %.2f, window 2 %.2f (target >= 0.90)\n", a / r, b / r
+  printf "ratio bridge/raw frames/s: window 1 %.2f, window 2 %.2f (target >= 0.90)\n", a / r, b / r
 }'

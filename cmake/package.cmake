@@ -117,11 +117,17 @@ if(MMPOOL_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 else()
   message(STATUS "mmpool: dpkg-shlibdeps not found, the .deb will declare no libc dependency")
-  # The tool's bridge links libzmq (tools/CMakeLists.txt): without
-  # dpkg-shlibdeps to find it, say it by hand.
+  # Without dpkg-shlibdeps, the shared libraries the tool links beyond
+  # libc (tools/CMakeLists.txt) are named by hand: every one of them, or
+  # the package installs a tool that does not start. Debian 12's names.
+  set(mmpool_deb_depends "")
   if(MMPOOL_CLI_BRIDGE)
-    set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libzmq5")
+    list(APPEND mmpool_deb_depends "libzmq5")
   endif()
+  if(MMPOOL_CLI_PNG)
+    list(APPEND mmpool_deb_depends "libpng16-16")
+  endif()
+  list(JOIN mmpool_deb_depends ", " CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS)
 endif()
 # A shlibs file, so that packages built against libmmpool get the right
 # dependency from their own dpkg-shlibdeps; with it CPack adds postinst and

@@ -32,8 +32,11 @@
 /* Message types, byte 5 of every message. */
 enum { BRIDGE_FRAME = 1, BRIDGE_CREDIT = 2 };
 
-/* Most frames a receiver may have in flight (its credit window). */
-#define BRIDGE_WINDOW_MAX 16
+/* Most frames a receiver may have in flight (its credit window), and the
+ * sender's high-water mark per receiver. The credit is the receiver's own
+ * word: a receiver that lies about what it took gets a full window after
+ * every frame, so the window is also what ZeroMQ queues for it at most. */
+#define BRIDGE_WINDOW_MAX 2
 
 /* A frame's description, as it travels in the first part. */
 typedef struct bridge_frame {
@@ -89,16 +92,30 @@ const char *bridge_drop_name(bridge_drop d);
 /* Reads a key file (Z85, surrounding white space ignored) into key.
  * CLI_OK, or CLI_ERROR after printing why. */
 int bridge_read_key(char key[BRIDGE_KEY_TEXT], const char *path);
+/* bridge_read_key() for a secret key, with a warning if the file can be
+ * read by its group or others. */
+int bridge_read_secret(char key[BRIDGE_KEY_TEXT], const char *path);
 /* `mmpool bridge keygen`. */
 int bridge_keygen(int argc, char **argv);
 
 /* The ZAP handler of a sender with --curve-allow: a REP socket on
  * inproc://zeromq.zap.01 that the sender's loop serves. */
+#define BRIDGE_ZAP_REMEMBERED 16
 typedef struct bridge_zap {
     void *socket;
     const char *allow_dir;
-    uint64_t refused;      /* handshakes refused */
-    char last_refused[41]; /* the last key refused, Z85, to log each new one once */
+    uint64_t refused; /* handshakes refused */
+    /* The last keys refused, Z85, oldest overwritten first: each is logged
+     * once, however the refused receivers take turns. */
+    char refused_keys[BRIDGE_ZAP_REMEMBERED][BRIDGE_KEY_TEXT];
+    unsigned refused_next;
+    /* The allowed keys as last read, and when: read again when the
+     * directory changed (its mtime) or a second has passed (a .pub
+     * rewritten in place leaves the directory's mtime alone). */
+    char (*keys)[BRIDGE_KEY_TEXT];
+    size_t nkeys;
+    int64_t dir_sec, dir_nsec;
+    uint64_t read_ns; /* 0: never read */
 } bridge_zap;
 /* Binds the handler in ctx. CLI_OK or CLI_ERROR after printing why. */
 int bridge_zap_open(bridge_zap *z, void *ctx, const char *allow_dir);

@@ -16,16 +16,26 @@
 #define Z85_LEN 40
 #define KEY_BYTES 32
 
-/* Reads a key file into key; 0, or -1 with the reason in why. */
+/* Reads a key file into key; 0, or -1 with the reason in why. Only a
+ * regular file (a symbolic link to one is fine): a named pipe or a device
+ * in --curve-allow must not stall the sender's loop, which reads the
+ * directory during a handshake. */
 static int load_key(char key[BRIDGE_KEY_TEXT], const char *path, const char **why) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
         *why = strerror(errno);
         return -1;
     }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return -1;
+    }
     char buf[128];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    size_t n = got > 0 ? (size_t)got : 0;
     buf[n] = '\0';
     size_t start = strspn(buf, " \t\r\n");
     size_t len = strcspn(buf + start, " \t\r\n");
@@ -51,6 +61,20 @@ int bridge_read_key(char key[BRIDGE_KEY_TEXT], const char *path) {
         return CLI_ERROR;
     }
     return CLI_OK;
+}
+
+int bridge_read_secret(char key[BRIDGE_KEY_TEXT], const char *path) {
+    int rc = bridge_read_key(key, path);
+    struct stat st;
+    /* A warning, not a refusal: the key is read already, and refusing
+     * would stop a running installation on an upgrade. keygen writes
+     * 0600. */
+    if (rc == CLI_OK && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+        bridge_log("warning: the secret key '%s' can be read by others (mode %04o): "
+                   "chmod 600 it",
+                   path, (unsigned)(st.st_mode & 07777));
+    }
+    return rc;
 }
 
 /* Writes text and a newline to a new file of the given mode. */
@@ -130,32 +154,73 @@ void bridge_zap_close(bridge_zap *z) {
         zmq_close(z->socket);
         z->socket = NULL;
     }
+    free(z->keys);
+    z->keys = NULL;
+    z->nkeys = 0;
 }
 
-/* Whether key (Z85) is in one of the .pub files of dir. Read at each
- * handshake: a key added or removed counts from the next connection. */
-static int key_allowed(const char *dir, const char *key) {
+/* Reads the keys of every .pub file of z->allow_dir again if the
+ * directory changed or a second has passed; a refused receiver retries its
+ * handshake every few hundred milliseconds, and each one would otherwise
+ * cost a listing and a read of every file. On a failure to list, the
+ * previous keys are dropped: none is allowed. */
+static void refresh_keys(bridge_zap *z, uint64_t now) {
+    struct stat st;
+    int have = stat(z->allow_dir, &st) == 0;
+    if (have && z->read_ns != 0 && now - z->read_ns < 1000000000ull &&
+        (int64_t)st.st_mtim.tv_sec == z->dir_sec && (int64_t)st.st_mtim.tv_nsec == z->dir_nsec) {
+        return;
+    }
+    z->read_ns = now;
+    z->dir_sec = have ? (int64_t)st.st_mtim.tv_sec : -1;
+    z->dir_nsec = have ? (int64_t)st.st_mtim.tv_nsec : -1;
+    free(z->keys);
+    z->keys = NULL;
+    z->nkeys = 0;
     char **names;
     size_t n;
     char err[256];
-    if (tool_list_dir(dir, &names, &n, err, sizeof err) != 0) {
-        bridge_log("cannot list --curve-allow '%s': %s", dir, err);
-        return 0;
+    if (tool_list_dir(z->allow_dir, &names, &n, err, sizeof err) != 0) {
+        bridge_log("cannot list --curve-allow '%s': %s", z->allow_dir, err);
+        return;
     }
-    int found = 0;
+    z->keys = n > 0 ? malloc(n * sizeof *z->keys) : NULL;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(names[i]);
-        char path[4096], other[BRIDGE_KEY_TEXT];
+        char path[4096];
         const char *why;
-        if (!found && len > 4 && strcmp(names[i] + len - 4, ".pub") == 0 &&
-            cli_join(path, sizeof path, dir, names[i]) == 0 && load_key(other, path, &why) == 0 &&
-            strcmp(other, key) == 0) {
-            found = 1;
+        if (z->keys != NULL && len > 4 && strcmp(names[i] + len - 4, ".pub") == 0 &&
+            cli_join(path, sizeof path, z->allow_dir, names[i]) == 0 &&
+            load_key(z->keys[z->nkeys], path, &why) == 0) {
+            z->nkeys++;
         }
         free(names[i]);
     }
     free(names);
-    return found;
+}
+
+/* Whether key (Z85) is allowed: a key added or removed counts from the
+ * next handshake after the directory changed, within a second at most. */
+static int key_allowed(bridge_zap *z, const char *key, uint64_t now) {
+    refresh_keys(z, now);
+    for (size_t i = 0; i < z->nkeys; i++) {
+        if (strcmp(z->keys[i], key) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether key was refused lately; if not, it is remembered now. */
+static int refused_before(bridge_zap *z, const char *key) {
+    for (unsigned i = 0; i < BRIDGE_ZAP_REMEMBERED; i++) {
+        if (strcmp(z->refused_keys[i], key) == 0) {
+            return 1;
+        }
+    }
+    memcpy(z->refused_keys[z->refused_next], key, BRIDGE_KEY_TEXT);
+    z->refused_next = (z->refused_next + 1) % BRIDGE_ZAP_REMEMBERED;
+    return 0;
 }
 
 static void send_part(void *s, const void *data, size_t len, int more) {
@@ -171,15 +236,15 @@ static void answer(bridge_zap *z, zmq_msg_t *parts, int n) {
         memcmp(zmq_msg_data(&parts[0]), "1.0", 3) == 0 && zmq_msg_size(&parts[5]) == 5 &&
         memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) == 0 && zmq_msg_size(&parts[6]) == KEY_BYTES) {
         zmq_z85_encode(key, zmq_msg_data(&parts[6]), KEY_BYTES);
-        if (key_allowed(z->allow_dir, key)) {
+        if (key_allowed(z, key, mmpool_now_ns())) {
             status = "200";
             text = "OK";
         } else {
             text = "key not allowed";
             z->refused++;
-            /* Once per key in a row: a refused receiver retries its
-             * handshake every few hundred milliseconds. */
-            if (strcmp(key, z->last_refused) != 0) {
+            /* Once per key (of the last few): a refused receiver retries
+             * its handshake every few hundred milliseconds. */
+            if (!refused_before(z, key)) {
                 char addr[64] = "";
                 size_t alen = zmq_msg_size(&parts[3]);
                 alen = alen < sizeof addr - 1 ? alen : sizeof addr - 1;
@@ -187,7 +252,6 @@ static void answer(bridge_zap *z, zmq_msg_t *parts, int n) {
                 char shown[64];
                 bridge_log("refused a receiver from %s: its key %s is not in '%s'",
                            cli_text(shown, sizeof shown, addr), key, z->allow_dir);
-                memcpy(z->last_refused, key, sizeof z->last_refused);
             }
         }
     }

@@ -5,6 +5,7 @@
  * waits in one zmq_poll on the ROUTER, the ZAP socket (with CURVE) and the
  * pool's event descriptor, then drains the pool with mmpool_try_read. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -12,10 +13,15 @@
 #include "bridge.h"
 #include "platform.h"
 
-/* Receivers one sender serves at once; more are ignored (and logged). */
+/* Receivers one sender serves at once; more are ignored (and logged, at
+ * most once per IGNORED_LOG_NS). */
 #define MAX_PEERS 64
-/* A receiver silent this long is forgotten: its credit goes with it. */
-#define PEER_TIMEOUT_NS 2000000000ull
+#define IGNORED_LOG_NS 10000000000ull
+/* A receiver silent this long is forgotten: its credit goes with it. It
+ * speaks at least every 500 ms. With --fifo a receiver that is gone holds
+ * every other one until it is forgotten, so this is most of the pause a
+ * restarted receiver sees. */
+#define PEER_TIMEOUT_NS 1000000000ull
 /* The loop wakes at least this often, for the status line and expiry. */
 #define TICK_MS 100
 /* Kernel send buffer per connection: small, so that a frame does not sit
@@ -46,9 +52,11 @@ typedef struct sender {
     int frame_sent; /* it went to at least one receiver */
     unsigned char head[BRIDGE_FRAME_HEAD];
     uint64_t seq;
+    uint64_t start_seq; /* --fifo: the pool's newest seq when the sender started */
     peer peers[MAX_PEERS];
     size_t npeers;
-    int full_logged;
+    uint64_t ignored;    /* credits from receivers beyond MAX_PEERS */
+    uint64_t ignored_ns; /* when that was last logged */
     bridge_status status;
 } sender;
 
@@ -83,9 +91,15 @@ static void on_credit(sender *s, const zmq_msg_t *id, const zmq_msg_t *body, uin
     peer *p = find_peer(s, zmq_msg_data((zmq_msg_t *)id), len);
     if (p == NULL) {
         if (s->npeers == MAX_PEERS || len > sizeof p->id) {
-            if (!s->full_logged) {
-                bridge_log("more than %d receivers: the others are ignored", MAX_PEERS);
-                s->full_logged = 1;
+            /* Every time it goes on, not once: a full table that
+             * lasts is worth knowing about, and a flood of newcomers
+             * costs one line per IGNORED_LOG_NS. */
+            s->ignored++;
+            if (s->ignored_ns == 0 || now - s->ignored_ns >= IGNORED_LOG_NS) {
+                bridge_log("more than %d receivers: the others are ignored (%" PRIu64
+                           " of their messages so far)",
+                           MAX_PEERS, s->ignored);
+                s->ignored_ns = now;
             }
             return;
         }
@@ -201,17 +215,33 @@ static int read_frame(sender *s) {
         cli_fail(s->name, rc);
         return -1;
     }
+    if (s->fifo && f.seq <= s->start_seq) {
+        /* Committed before this sender started: a sender restarted
+         * mid-stream would otherwise send again, out of order, frames its
+         * receivers already have. */
+        free(buf);
+        return 1;
+    }
+    mmpool_stats st;
+    if ((rc = mmpool_stat(s->pool, &st)) != 0) {
+        free(buf);
+        cli_fail(s->name, rc);
+        return -1;
+    }
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, (size_t)f.len, free_buffer, NULL) != 0) {
+        /* Out of memory for ZeroMQ's bookkeeping: this frame is skipped,
+         * never sent as an empty payload under a head that says f.len. */
+        free(buf);
+        s->status.skipped += 1 + f.dropped;
+        return 1;
+    }
     if (s->have_frame) {
         s->status.skipped += !s->frame_sent;
         zmq_msg_close(&s->frame);
     }
     s->status.skipped += f.dropped;
-    if (zmq_msg_init_data(&s->frame, buf, (size_t)f.len, free_buffer, NULL) != 0) {
-        free(buf);
-        zmq_msg_init(&s->frame);
-    }
-    mmpool_stats st;
-    mmpool_stat(s->pool, &st);
+    s->frame = msg;
     bridge_frame bf = {.seq = f.seq,
                        .timestamp_ns = f.timestamp_ns,
                        .len = f.len,
@@ -286,12 +316,25 @@ static int run(sender *s) {
     return CLI_OK;
 }
 
+/* Whether a bound endpoint, as ZeroMQ reports it (ZMQ_LAST_ENDPOINT:
+ * "tcp://0.0.0.0:5555", "tcp://127.0.0.1:5555", "ipc://..."), can be
+ * reached from another machine. Only TCP on a loopback address cannot;
+ * anything unknown counts as reachable. */
+static int reachable(const char *bound) {
+    if (strncmp(bound, "ipc://", 6) == 0 || strncmp(bound, "inproc://", 9) == 0) {
+        return 0;
+    }
+    return strncmp(bound, "tcp://127.", 10) != 0 && strncmp(bound, "tcp://[::1]:", 12) != 0;
+}
+
 /* The ROUTER, with CURVE when asked; bound to endpoint. */
 static int open_router(sender *s, const char *endpoint, const char *secret_file,
                        const char *allow_dir) {
     /* Receivers only ever send credits: anything larger is an attack or a
-     * mistake, and ZeroMQ drops the connection before buffering it. */
-    s->router = bridge_socket(s->ctx, ZMQ_ROUTER, BRIDGE_WINDOW_MAX + 4, 64, 1024);
+     * mistake, and ZeroMQ drops the connection before buffering it. A
+     * receiver that is not reading holds at most BRIDGE_WINDOW_MAX frames
+     * here, whatever credit it claims. */
+    s->router = bridge_socket(s->ctx, ZMQ_ROUTER, BRIDGE_WINDOW_MAX, 64, 1024);
     if (s->router == NULL) {
         return CLI_ERROR;
     }
@@ -300,7 +343,7 @@ static int open_router(sender *s, const char *endpoint, const char *secret_file,
     zmq_setsockopt(s->router, ZMQ_SNDBUF, &sndbuf, sizeof sndbuf);
     if (secret_file != NULL) {
         char secret[BRIDGE_KEY_TEXT];
-        int rc = bridge_read_key(secret, secret_file);
+        int rc = bridge_read_secret(secret, secret_file);
         if (rc != CLI_OK || (rc = bridge_zap_open(&s->zap, s->ctx, allow_dir)) != CLI_OK) {
             return rc;
         }
@@ -314,6 +357,18 @@ static int open_router(sender *s, const char *endpoint, const char *secret_file,
     if (zmq_bind(s->router, endpoint) != 0) {
         bridge_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         return CLI_ERROR;
+    }
+    /* Without CURVE anyone who can connect gets the frames, and ZeroMQ
+     * limits the size of each part of a message but not how many parts
+     * it has: a peer can make the sender buffer as much as it sends. */
+    char bound[256] = "";
+    size_t len = sizeof bound;
+    if (!s->curve &&
+        (zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, bound, &len) != 0 || reachable(bound))) {
+        bridge_log("warning: %s is reachable from other machines without CURVE: any peer "
+                   "there can take the frames and make this sender hold whatever it sends "
+                   "(docs/bridge.md)",
+                   bound[0] != '\0' ? bound : endpoint);
     }
     return CLI_OK;
 }
@@ -332,6 +387,7 @@ static int open_pool(sender *s, const char *name, int fifo, int any_owner) {
         return cli_fail(name, rc);
     }
     s->capacity = st.slot_capacity;
+    s->start_seq = st.last_seq;
     return CLI_OK;
 }
 

@@ -19,6 +19,21 @@
  *       binds a ROUTER, waits for a receiver, sends it bad messages of each
  *       kind, then one frame too big for a 65536-byte slot, then one valid
  *       1000-byte frame; prints how many of each it sent.
+ *   geometry ENDPOINT CAPACITY SLOTS
+ *       binds a ROUTER, waits for a receiver, sends it a frame of 8 bytes
+ *       that claims a pool of SLOTS slots of CAPACITY bytes, then a valid
+ *       1000-byte frame from a pool of 2 slots of 4096 bytes.
+ *   big-part ENDPOINT BYTES
+ *       binds a ROUTER, waits for a receiver, sends it a frame whose
+ *       payload part is BYTES long, then waits (5 s at most) for the
+ *       receiver to come back on a new connection and sends it a valid
+ *       1000-byte frame; prints reconnected=0 or 1.
+ *   liar ENDPOINT SECONDS FPS
+ *       connects a DEALER to a sender and, for SECONDS, claims to have
+ *       received every frame sent to it (window 2) while it reads nothing:
+ *       not knowing how many were sent, every millisecond it claims each
+ *       count around what a writer at FPS has written, and the sender
+ *       keeps the highest it can believe.
  *   junk-sender ENDPOINT
  *       connects a DEALER to a sender and sends it bad credit messages.
  *   raw-push ENDPOINT COUNT FPS / raw-pull ENDPOINT COUNT
@@ -409,9 +424,10 @@ static int role_junk(int argc, char **argv) {
     memset(big + 112, 0, sizeof big - 112);
     send_msg(s, id, n, big, sizeof big, payload, 100, 2), oversized++;
     send_msg(s, id, n, h, 112, payload, 101, 2), oversized++;
-    /* a valid frame too big for a 65536-byte slot, then a good one */
-    head(h, 2, 100000, 200000, 2);
-    send_msg(s, id, n, h, 112, payload, 100000, 2);
+    /* a valid frame too big for a 65536-byte slot (but within the
+     * receiver's part limit, the slot and a first part), then a good one */
+    head(h, 2, 65600, 200000, 2);
+    send_msg(s, id, n, h, 112, payload, 65600, 2);
     head(h, 3, 1000, 200000, 2);
     memset(payload, 0x5a, 1000);
     send_msg(s, id, n, h, 112, payload, 1000, 2);
@@ -420,6 +436,112 @@ static int role_junk(int argc, char **argv) {
     fflush(stdout);
     free(payload);
     finish_peer(ctx, s, 2);
+    return 0;
+}
+
+/* A ROUTER bound to endpoint, NULL after saying why. */
+static void *bound_router(void *ctx, const char *endpoint) {
+    void *s = peer_socket(ctx, ZMQ_ROUTER, 1000);
+    if (zmq_bind(s, endpoint) != 0) {
+        fprintf(stderr, "cannot bind %s\n", endpoint);
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Waits for a receiver's credit on the ROUTER s: its routing id into id
+ * (256 bytes), its length returned; -1 after timeout_ms without one. */
+static int wait_receiver(void *s, unsigned char *id, int timeout_ms) {
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    int id_len = zmq_recv(s, id, 256, 0);
+    char credit[64];
+    if (id_len >= 0) {
+        zmq_recv(s, credit, sizeof credit, 0);
+    }
+    return id_len;
+}
+
+/* A valid 1000-byte frame, seq, from a pool of 2 slots of 4096 bytes. */
+static void send_valid(void *s, const unsigned char *id, int id_len, uint64_t seq) {
+    unsigned char h[112], payload[1000];
+    head(h, seq, sizeof payload, 4096, 2);
+    memset(payload, 0x5a, sizeof payload);
+    send_msg(s, id, (size_t)id_len, h, 112, payload, sizeof payload, 2);
+}
+
+static int role_geometry(int argc, char **argv) {
+    (void)argc; /* main() checked the count */
+    void *ctx = zmq_ctx_new();
+    void *s = bound_router(ctx, argv[1]);
+    if (s == NULL) {
+        return 1;
+    }
+    unsigned char id[256], h[112];
+    int id_len = wait_receiver(s, id, -1);
+    head(h, 1, 8, strtoull(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0));
+    send_msg(s, id, (size_t)id_len, h, 112, "12345678", 8, 2);
+    send_valid(s, id, id_len, 2);
+    finish_peer(ctx, s, 2);
+    return 0;
+}
+
+static int role_big_part(int argc, char **argv) {
+    (void)argc; /* main() checked the count */
+    void *ctx = zmq_ctx_new();
+    void *s = bound_router(ctx, argv[1]);
+    if (s == NULL) {
+        return 1;
+    }
+    unsigned char id[256], again[256], h[112];
+    int id_len = wait_receiver(s, id, -1);
+    size_t size = (size_t)strtoull(argv[2], NULL, 0);
+    unsigned char *payload = calloc(1, size);
+    if (payload == NULL) {
+        return 1;
+    }
+    head(h, 1, size, size, 2);
+    send_msg(s, id, (size_t)id_len, h, 112, payload, size, 2);
+    free(payload);
+    /* Credits from the old connection until it is closed, then the new
+     * one's. */
+    int again_len = -1, reconnected = 0;
+    uint64_t deadline = mmpool_now_ns() + 5000000000ull;
+    while (!reconnected && mmpool_now_ns() < deadline) {
+        again_len = wait_receiver(s, again, 500);
+        reconnected =
+            again_len >= 0 && (again_len != id_len || memcmp(again, id, (size_t)id_len) != 0);
+    }
+    if (reconnected) {
+        send_valid(s, again, again_len, 2);
+    }
+    printf("reconnected=%d\n", reconnected);
+    fflush(stdout);
+    finish_peer(ctx, s, 2);
+    return 0;
+}
+
+static int role_liar(int argc, char **argv) {
+    (void)argc; /* main() checked the count */
+    void *ctx = zmq_ctx_new();
+    void *s = peer_socket(ctx, ZMQ_DEALER, 1);
+    int small = 4096;
+    zmq_setsockopt(s, ZMQ_RCVBUF, &small, sizeof small);
+    zmq_connect(s, argv[1]);
+    double fps = atof(argv[3]);
+    uint64_t t0 = mmpool_now_ns(), end = t0 + (uint64_t)(atof(argv[2]) * 1e9);
+    unsigned char m[24] = {'M', 'M', 'P', 'B', 1, 2};
+    m[8] = 2;
+    for (uint64_t now = t0; now < end; now = mmpool_now_ns()) {
+        uint64_t guess = (uint64_t)((double)(now - t0) * 1e-9 * fps) + 20;
+        for (uint64_t received = guess > 40 ? guess - 40 : 0; received <= guess; received++) {
+            put64(m + 16, received);
+            zmq_send(s, m, sizeof m, ZMQ_DONTWAIT);
+        }
+        sleep_until(now + 1000000u);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
     return 0;
 }
 
@@ -510,12 +632,15 @@ int main(int argc, char **argv) {
         int args; /* arguments it needs after its name */
     } roles[] = {{"write", role_write, 3},       {"check", role_check, 3},
                  {"junk", role_junk, 1},         {"junk-sender", role_junk_sender, 1},
-                 {"raw-push", role_raw_push, 3}, {"raw-pull", role_raw_pull, 2}};
+                 {"geometry", role_geometry, 3}, {"big-part", role_big_part, 2},
+                 {"liar", role_liar, 3},         {"raw-push", role_raw_push, 3},
+                 {"raw-pull", role_raw_pull, 2}};
     for (size_t i = 0; argc > 1 && i < sizeof roles / sizeof roles[0]; i++) {
         if (strcmp(argv[1], roles[i].name) == 0 && argc - 2 >= roles[i].args) {
             return roles[i].run(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "usage: bridge_peer write|check|junk|junk-sender|raw-push|raw-pull ...\n");
+    fprintf(stderr, "usage: bridge_peer "
+                    "write|check|junk|geometry|big-part|liar|junk-sender|raw-push|raw-pull ...\n");
     return 2;
 }
