@@ -502,6 +502,23 @@ void report_latency(benchmark::State &state, Samples s) {
     state.SetIterationTime(p50 / 1e9);
 }
 
+std::string paced_wakes(Child &child, unsigned total, const std::string &err,
+                        const std::function<std::string()> &wake) {
+    if (!err.empty()) {
+        return err;
+    }
+    std::string e = child.wait_ready();
+    if (!e.empty()) {
+        return e;
+    }
+    SharedHeader &sh = child.shared();
+    return paced(total, child, [&](unsigned i) {
+        __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
+        __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
+        return wake();
+    });
+}
+
 bool finish_child_case(benchmark::State &state, Child &child, std::string err) {
     if (err.empty()) {
         err = child.finish(kWaitMs);

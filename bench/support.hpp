@@ -223,6 +223,12 @@ std::string paced(unsigned total, Child &child, const std::function<std::string(
 // the iteration's manual time to the p50.
 void report_latency(benchmark::State &state, Samples s);
 
+// The waker's side of the raw wake-up cases: waits for the child to be
+// ready, then once per tick stores t0 and i + 1 in word_a (release) and
+// calls wake(). "" or an error; err, if not empty, is returned at once.
+std::string paced_wakes(Child &child, unsigned total, const std::string &err,
+                        const std::function<std::string()> &wake);
+
 // Ends one iteration of a case that fed a child: unless err already says
 // the run failed, waits for the child to finish; then reports its samples
 // (report_latency) or the error (SkipWithError). False if the case failed:

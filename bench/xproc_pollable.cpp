@@ -133,17 +133,7 @@ void run_pollable(benchmark::State &state, Pollable kind) {
         if (err.empty()) {
             err = child.start([&](Child &c) { return pollable_reader(c, ch.rd, ch.drain, total); });
         }
-        if (err.empty()) {
-            err = child.wait_ready();
-        }
-        if (err.empty()) {
-            SharedHeader &sh = child.shared();
-            err = paced(total, child, [&](unsigned i) {
-                __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
-                __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
-                return signal_channel(kind, ch);
-            });
-        }
+        err = paced_wakes(child, total, err, [&] { return signal_channel(kind, ch); });
         if (!finish_child_case(state, child, err)) {
             break;
         }

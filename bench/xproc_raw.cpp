@@ -59,18 +59,10 @@ void BM_futex_wake_latency(benchmark::State &state) {
             }
             return "";
         });
-        if (err.empty()) {
-            err = child.wait_ready();
-        }
-        if (err.empty()) {
-            SharedHeader &sh = child.shared();
-            err = paced(total, child, [&](unsigned i) {
-                __atomic_store_n(&sh.t0, mmpool_now_ns(), __ATOMIC_RELAXED);
-                __atomic_store_n(&sh.word_a, i + 1, __ATOMIC_RELEASE);
-                futex_wake(&sh.word_a);
-                return std::string();
-            });
-        }
+        err = paced_wakes(child, total, err, [&] {
+            futex_wake(&child.shared().word_a);
+            return std::string();
+        });
         if (!finish_child_case(state, child, err)) {
             break;
         }
