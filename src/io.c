@@ -341,14 +341,14 @@ static int try_read_once(mmpool *p, void *vctx) {
         return mmp__stale(p, true) != 0 ? MMPOOL_ESTALE : MMPOOL_EAGAIN;
     }
     /* Stable while pinned, but written by another process: a descriptor
-     * that breaks the rule (mmp__slot_valid) was damaged; it is skipped. */
-    if (!mmp__slot_valid(&p->slots[slot], seq, p->capacity)) {
+     * that breaks the rule (mmp__slot_load) was damaged; it is skipped.
+     * The frame is described by the very values checked. */
+    uint64_t len, time;
+    if (!mmp__slot_load(&p->slots[slot], seq, p->capacity, &len, &time)) {
         return skip_damaged(p, slot, seq);
     }
-    uint64_t len = atomic_load_explicit(&p->slots[slot].len, memory_order_relaxed);
     mmpool_frame info = {.seq = seq,
-                         .timestamp_ns =
-                             atomic_load_explicit(&p->slots[slot].time, memory_order_relaxed),
+                         .timestamp_ns = time,
                          .len = len,
                          .dropped = p->cursor == 0 ? 0 : seq - p->cursor - 1};
     if (ctx->view == NULL) {

@@ -200,13 +200,24 @@ static inline uint64_t mmp__slot_check(uint64_t seq, uint64_t len, uint64_t time
  * pool of the given slot capacity: its seq is seq (not 0), its length fits
  * the capacity and its check word matches. Every reader of a descriptor
  * (a pick, a read, a repair, inspection) applies it before trusting one;
- * on an unpinned slot the answer is only a hint. */
-static inline bool mmp__slot_valid(const mmp__slot *s, uint64_t seq, uint64_t capacity) {
-    uint64_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
-    uint64_t time = atomic_load_explicit(&s->time, memory_order_relaxed);
+ * on an unpinned slot the answer is only a hint. Each field is loaded
+ * once, and *len and *time get the values that were checked: another
+ * process may change the descriptor at any moment, even under a pin, so a
+ * caller that loaded them again could hand out a length it never checked. */
+static inline bool mmp__slot_load(const mmp__slot *s, uint64_t seq, uint64_t capacity,
+                                  uint64_t *len, uint64_t *time) {
+    *len = atomic_load_explicit(&s->len, memory_order_relaxed);
+    *time = atomic_load_explicit(&s->time, memory_order_relaxed);
     return seq != 0 && atomic_load_explicit(&s->seq, memory_order_relaxed) == seq &&
-           len <= capacity &&
-           atomic_load_explicit(&s->check, memory_order_relaxed) == mmp__slot_check(seq, len, time);
+           *len <= capacity &&
+           atomic_load_explicit(&s->check, memory_order_relaxed) ==
+               mmp__slot_check(seq, *len, *time);
+}
+
+/* mmp__slot_load for a caller that needs only the answer. */
+static inline bool mmp__slot_valid(const mmp__slot *s, uint64_t seq, uint64_t capacity) {
+    uint64_t len, time;
+    return mmp__slot_load(s, seq, capacity, &len, &time);
 }
 
 #endif /* MMP_LAYOUT_H */

@@ -308,8 +308,32 @@ static int role_unpinner(int argc, char **argv) {
     return 0;
 }
 
-const mmpt_role hs_roles[] = {{"writer", role_writer},
-                              {"reader", role_reader},
-                              {"scribbler", role_scribbler},
-                              {"unpinner", role_unpinner},
-                              {NULL, NULL}};
+/* flipper PATH MS SLOT LEN_A LEN_B: for MS milliseconds, stores LEN_A and
+ * LEN_B by turns into the len field of descriptor SLOT, as fast as it can:
+ * a descriptor that changes between two looks of a reader. */
+static int role_flipper(int argc, char **argv) {
+    if (argc != 6) {
+        return 50;
+    }
+    uint64_t deadline = hs_now_ms() + strtoull(argv[2], NULL, 10);
+    uint32_t slot = (uint32_t)strtoul(argv[3], NULL, 10);
+    uint64_t lens[2] = {strtoull(argv[4], NULL, 10), strtoull(argv[5], NULL, 10)};
+    size_t len = (size_t)hs_round_page(SLOTS_OFFSET + (uint64_t)(slot + 1) * DESC_BYTES);
+    void *m = hs_map(argv[1], len);
+    if (m == NULL) {
+        return 51;
+    }
+    _Atomic uint64_t *word =
+        (_Atomic uint64_t *)((unsigned char *)m + SLOTS_OFFSET + slot * DESC_BYTES + DESC_LEN);
+    while (hs_now_ms() < deadline) {
+        for (int i = 0; i < 4096; i++) {
+            atomic_store_explicit(word, lens[i & 1], memory_order_relaxed);
+        }
+    }
+    hs_unmap(m, len);
+    return 0;
+}
+
+const mmpt_role hs_roles[] = {{"writer", role_writer},       {"reader", role_reader},
+                              {"scribbler", role_scribbler}, {"unpinner", role_unpinner},
+                              {"flipper", role_flipper},     {NULL, NULL}};

@@ -793,6 +793,76 @@ static void test_try_write_outwaits_a_briefly_preempted_committer(void **state) 
     mmpool_close(h);
 }
 
+/* A descriptor is read once: the length and time a read hands out are the
+ * ones it checked. Another process flips the len field of the only slot
+ * between the frame's length and a longer one while a writer and a reader
+ * (copy and loan by turns) run; every read either is refused or gives the
+ * frame as written, never the checked frame with the other length. */
+static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
+    fixture *fx = *state;
+    enum { FRAME = 1000, OTHER = 3000, FLIP_MS = 3000, READS = 20000 };
+    hs_create_pool(fx->path, 4096, 1);
+    mmpool *w = NULL, *r = NULL;
+    assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
+    assert_int_equal(mmpool_open(&r, fx->path, NULL), MMPOOL_OK);
+    static unsigned char frame[FRAME], buf[4096];
+    for (size_t i = 0; i < sizeof frame; i++) {
+        frame[i] = (unsigned char)(i * 7 + 1);
+    }
+    char ms_s[16], len_a[16], len_b[16];
+    snprintf(ms_s, sizeof ms_s, "%d", FLIP_MS);
+    snprintf(len_a, sizeof len_a, "%d", FRAME);
+    snprintf(len_b, sizeof len_b, "%d", OTHER);
+    fx->pids[0] = mmpt_spawn("flipper", fx->path, ms_s, "0", len_a, len_b, NULL);
+    /* The reads begin once the flipper is at work: it may take longer to
+     * start than they take. */
+    size_t map_len;
+    unsigned char *m = hs_map_meta(fx->path, 1, &map_len);
+    _Atomic uint64_t *len_field = (_Atomic uint64_t *)(m + SLOTS_OFFSET + DESC_LEN);
+    uint64_t deadline = hs_now_ms() + 10000;
+    while (atomic_load(len_field) != OTHER) {
+        if (hs_now_ms() >= deadline) {
+            fail_msg("the flipper did not start within 10 s");
+        }
+    }
+    hs_unmap(m, map_len);
+    unsigned long ok = 0, refused = 0, wrong = 0;
+    deadline = hs_now_ms() + FLIP_MS / 2; /* the flipper outlives the reads */
+    for (int i = 0; i < READS && hs_now_ms() < deadline; i++) {
+        assert_int_equal(mmpool_write(w, frame, sizeof frame, 1000), MMPOOL_OK);
+        mmpool_frame f = {0};
+        const unsigned char *got = buf;
+        mmpool_view v;
+        int rc;
+        if (i % 2 == 0) {
+            rc = mmpool_try_read(r, buf, sizeof buf, &f);
+        } else if ((rc = mmpool_read_acquire(r, &v, 0)) == MMPOOL_OK) {
+            f = v.frame;
+            got = v.data;
+        }
+        if (rc == MMPOOL_OK) {
+            int good = f.len == FRAME && memcmp(got, frame, FRAME) == 0;
+            ok += good;
+            wrong += !good;
+            if (i % 2 != 0) {
+                assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
+            }
+        } else {
+            assert_int_equal(rc, MMPOOL_EFORMAT);
+            refused++;
+        }
+    }
+    assert_int_equal(mmpt_reap(fx->pids[0], FLIP_MS + 10000), 0);
+    fx->pids[0] = 0;
+    printf("len flipper: %lu reads gave the frame, %lu refused, %lu gave another length\n", ok,
+           refused, wrong);
+    assert_int_equal(wrong, 0);
+    assert_true(ok > 0);      /* otherwise nothing was tested */
+    assert_true(refused > 0); /* otherwise the flipper never got in */
+    mmpool_close(r);
+    mmpool_close(w);
+}
+
 /* ---- scribbler test ---- */
 
 static unsigned long env_or(const char *name, unsigned long dflt) {
@@ -1028,6 +1098,7 @@ int main(int argc, char **argv) {
         T(test_frame_times_follow_seq_order),
         T(test_try_write_outwaits_a_briefly_preempted_committer),
         T(test_loan_commit_uses_up_an_interrupt_only_if_it_waits),
+        T(test_descriptor_changing_under_a_read_is_read_once),
         T(test_scribbled_metadata_never_crashes_or_yields_bad_frames),
         T(test_copy_overwritten_during_read_is_refused),
     };
