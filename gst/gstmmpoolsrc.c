@@ -18,6 +18,10 @@ GST_DEBUG_CATEGORY_STATIC(mmpoolsrc_debug);
 /* How often a wait for a frame looks at the writers and the timeout. */
 #define CHECK_MS 100
 
+/* Most microseconds of the spin property: a window as long as a frame
+ * interval at 1 fps. */
+#define SPIN_MAX_US 1000000
+
 enum {
     PROP_0,
     PROP_POOL,
@@ -25,8 +29,10 @@ enum {
     PROP_TIMEOUT,
     PROP_EOS_NO_WRITERS,
     PROP_MAX_HELD,
+    PROP_SPIN,
     PROP_DROPPED,
-    PROP_REJECTED
+    PROP_REJECTED,
+    PROP_CAUGHT
 };
 
 /* The handle and what the loans share; freed with the last reference
@@ -53,6 +59,7 @@ struct _GstMmpoolSrc {
     guint timeout_ms;
     gboolean eos_no_writers;
     guint max_held;
+    guint spin_us;
     /* the stream */
     shared *sh;
     GstPoll *poll;
@@ -62,10 +69,19 @@ struct _GstMmpoolSrc {
     guint limit; /* loans at most: max_held, or slots - 1 */
     gboolean had_writer;
     gboolean gap; /* a frame was left out since the last buffer pushed */
+    /* The spin window (streaming thread only), in mmpool_now_ns() ns: the
+     * last frame's commit time, the writer's interval, when the next frame
+     * is due (0: not known yet) and how late a sleep until the window ends
+     * (a moving average). */
+    gint64 last_commit_ns;
+    gint64 interval_ns;
+    gint64 due_ns;
+    gint64 late_ns;
     /* Counted by the streaming thread, read by get_property from any
      * thread: atomic, relaxed (counters, ordering nothing else). */
     atomic_uint_fast64_t dropped;
     atomic_uint_fast64_t rejected;
+    atomic_uint_fast64_t caught; /* frames found while watching, not woken for */
 };
 
 G_DEFINE_TYPE(GstMmpoolSrc, gst_mmpool_src, GST_TYPE_PUSH_SRC)
@@ -150,6 +166,10 @@ static gboolean src_start(GstBaseSrc *bs) {
     self->limit = self->max_held > 0 ? MIN(self->max_held, most) : most;
     self->had_writer = st.writers > 0;
     self->gap = FALSE;
+    self->last_commit_ns = 0;
+    self->interval_ns = 0;
+    self->due_ns = 0;
+    self->late_ns = 0;
     self->sh = g_new0(shared, 1);
     self->sh->refs = 1;
     g_mutex_init(&self->sh->lock);
@@ -216,8 +236,9 @@ static gboolean src_unlock_stop(GstBaseSrc *bs) {
     return TRUE;
 }
 
-/* Why a wait ended. */
-typedef enum { WAIT_AGAIN, WAIT_ROOM, WAIT_EOS, WAIT_FLUSHING } wait_result;
+/* Why a wait ended: WAIT_WATCH asks for another look at once (the spin
+ * window is open). */
+typedef enum { WAIT_AGAIN, WAIT_WATCH, WAIT_ROOM, WAIT_EOS, WAIT_FLUSHING } wait_result;
 
 /* Whether the stream ends while waiting, for a frame or for room: every
  * writer gone (eos-on-no-writers) or no frame for timeout ms since since_us. */
@@ -269,14 +290,112 @@ static wait_result wait_for_room(GstMmpoolSrc *self, gint64 since_us) {
     }
 }
 
+/* One pause of a spinning CPU: lets its sibling thread run and saves
+ * power, without giving up the CPU. */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Moves x a quarter (shift 2) or an eighth (shift 3) of the way to y. */
+static gint64 ease(gint64 x, gint64 y, int shift) {
+    return x + (y - x) / (1 << shift);
+}
+
+/* Learns when the writer's frames come, from the commit times of the
+ * frames read: the interval (a short moving average; a frame dropped in
+ * between counts as an interval) and the moment the next one is due. The
+ * due moment runs on a grid that each frame nudges by an eighth of its
+ * error, so one late frame does not move the window for the next; a
+ * frame more than half an interval off the grid restarts it there. */
+static void learn_pace(GstMmpoolSrc *self, const mmpool_frame *f, gboolean watching) {
+    gint64 t = (gint64)f->timestamp_ns;
+    gint64 steps = (gint64)f->dropped + 1;
+    if (self->due_ns != 0) {
+        gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
+        GST_LOG_OBJECT(self,
+                       "frame %" G_GUINT64_FORMAT ": committed %+" G_GINT64_FORMAT
+                       " us from when it was due, %s",
+                       f->seq, (t - due) / 1000, watching ? "caught" : "woken for");
+    }
+    if (self->last_commit_ns != 0 && t > self->last_commit_ns) {
+        gint64 d = (t - self->last_commit_ns) / steps;
+        gboolean steady = d > self->interval_ns / 2 && d < self->interval_ns * 2;
+        self->interval_ns = self->interval_ns != 0 && steady ? ease(self->interval_ns, d, 2) : d;
+        gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
+        gint64 err = t - due;
+        gint64 on_grid =
+            self->due_ns != 0 && err < self->interval_ns / 2 && err > -self->interval_ns / 2
+                ? ease(due, t, 3)
+                : t;
+        self->due_ns = on_grid + self->interval_ns;
+    }
+    self->last_commit_ns = t;
+}
+
+/* With the spin property set and the writer's pace known, the window is
+ * spin microseconds centred on the moment the next frame is due. Sets
+ * *open_ns and *close_ns (mmpool_now_ns() time) and returns TRUE, or
+ * FALSE without a window. */
+static gboolean spin_window(const GstMmpoolSrc *self, guint64 *open_ns, guint64 *close_ns) {
+    if (self->spin_us == 0 || self->due_ns == 0) {
+        return FALSE;
+    }
+    gint64 half = (gint64)self->spin_us * 500;
+    *open_ns = (guint64)MAX(self->due_ns - half, 0);
+    *close_ns = (guint64)(self->due_ns + half);
+    return TRUE;
+}
+
 /* Checks the writers and the timeout, then sleeps until the handle's event
- * descriptor is ready (a frame, an unlink), CHECK_MS at most. */
+ * descriptor is ready (a frame, an unlink), CHECK_MS at most. Inside the
+ * spin window it pauses the CPU briefly and asks for another look instead
+ * (WAIT_WATCH); before the window it sleeps until the window opens at the
+ * latest, less how late such a sleep has been ending (a timer wake-up
+ * takes as long as any other). */
 static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+    guint64 open_ns = 0, close_ns = 0;
+    gboolean window = spin_window(self, &open_ns, &close_ns);
+    guint64 now = window ? mmpool_now_ns() : 0;
+    if (window && now + (guint64)self->late_ns >= open_ns && now < close_ns) {
+        /* The read that found nothing armed the event descriptor: looking
+         * at it costs one poll() with no timeout, where another read would
+         * also look at the pool's path. */
+        while (now < close_ns) {
+            gint ready = gst_poll_wait(self->poll, 0);
+            if (ready < 0 && errno == EBUSY) {
+                return WAIT_FLUSHING;
+            }
+            if (ready > 0) {
+                return WAIT_WATCH;
+            }
+            for (int i = 0; i < 16; i++) {
+                cpu_relax();
+            }
+            now = mmpool_now_ns();
+        }
+        return WAIT_AGAIN;
+    }
     if (check_end(self, since_us) == WAIT_EOS) {
         return WAIT_EOS;
     }
-    if (gst_poll_wait(self->poll, CHECK_MS * GST_MSECOND) < 0 && errno == EBUSY) {
+    GstClockTime sleep = CHECK_MS * GST_MSECOND;
+    guint64 wake_ns = 0;
+    if (window && now < open_ns && open_ns - (guint64)self->late_ns - now < sleep) {
+        wake_ns = open_ns - (guint64)self->late_ns;
+        sleep = wake_ns - now;
+    }
+    gint ready = gst_poll_wait(self->poll, sleep);
+    if (ready < 0 && errno == EBUSY) {
         return WAIT_FLUSHING;
+    }
+    if (ready == 0 && wake_ns != 0) {
+        /* Woke by the clock, for the window: learn how late. */
+        gint64 late = (gint64)(mmpool_now_ns() - wake_ns);
+        self->late_ns = ease(self->late_ns, CLAMP(late, 0, 1000000), 2);
     }
     return WAIT_AGAIN;
 }
@@ -351,6 +470,7 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
     GstMmpoolSrc *self = GST_MMPOOL_SRC(ps);
     shared *sh = self->sh;
     gint64 since = g_get_monotonic_time();
+    gboolean watching = FALSE; /* the last look was asked for by the spin window */
     for (;;) {
         wait_result room = wait_for_room(self, since);
         if (room == WAIT_FLUSHING) {
@@ -370,6 +490,10 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
         switch (rc) {
         case 0:
             self->had_writer = TRUE;
+            if (watching) {
+                atomic_fetch_add_explicit(&self->caught, 1, memory_order_relaxed);
+            }
+            learn_pace(self, &view.frame, watching);
             *out = wrap(self, &view);
             if (*out != NULL) {
                 return GST_FLOW_OK;
@@ -395,6 +519,7 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
         if (w == WAIT_FLUSHING) {
             return GST_FLOW_FLUSHING;
         }
+        watching = w == WAIT_WATCH;
     }
 }
 
@@ -416,6 +541,9 @@ static void src_set_property(GObject *obj, guint id, const GValue *value, GParam
         break;
     case PROP_MAX_HELD:
         self->max_held = g_value_get_uint(value);
+        break;
+    case PROP_SPIN:
+        self->spin_us = g_value_get_uint(value);
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
@@ -440,11 +568,17 @@ static void src_get_property(GObject *obj, guint id, GValue *value, GParamSpec *
     case PROP_MAX_HELD:
         g_value_set_uint(value, self->max_held);
         break;
+    case PROP_SPIN:
+        g_value_set_uint(value, self->spin_us);
+        break;
     case PROP_DROPPED:
         g_value_set_uint64(value, atomic_load_explicit(&self->dropped, memory_order_relaxed));
         break;
     case PROP_REJECTED:
         g_value_set_uint64(value, atomic_load_explicit(&self->rejected, memory_order_relaxed));
+        break;
+    case PROP_CAUGHT:
+        g_value_set_uint64(value, atomic_load_explicit(&self->caught, memory_order_relaxed));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, pspec);
@@ -505,6 +639,15 @@ static void gst_mmpool_src_class_init(GstMmpoolSrcClass *klass) {
                           "writer always has a slot",
                           0, MMPOOL_MAX_SLOTS, 0, rw));
     g_object_class_install_property(
+        gobject_class, PROP_SPIN,
+        g_param_spec_uint("spin", "Spin",
+                          "Microseconds to watch the pool, instead of sleeping, around the "
+                          "moment the next frame is due (one writer interval after the last "
+                          "frame's commit): a paced writer's frames then arrive without a "
+                          "kernel wake-up, for up to this much CPU time per frame. 0 = always "
+                          "sleep",
+                          0, SPIN_MAX_US, 0, rw));
+    g_object_class_install_property(
         gobject_class, PROP_DROPPED,
         g_param_spec_uint64("dropped", "Dropped",
                             "Frames the pool published that this source never pushed "
@@ -515,6 +658,12 @@ static void gst_mmpool_src_class_init(GstMmpoolSrcClass *klass) {
         g_param_spec_uint64("rejected", "Rejected",
                             "Frames dropped because their payload is not the caps' frame size "
                             "(a writer that does not keep to the pool's format)",
+                            0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property(
+        gobject_class, PROP_CAUGHT,
+        g_param_spec_uint64("caught", "Caught",
+                            "Frames found while watching in the spin window, without a "
+                            "wake-up from the kernel",
                             0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
     gst_element_class_set_static_metadata(

@@ -8,7 +8,7 @@
  * latency_ns now_ns" (now_ns: mmpool_now_ns() on arrival). in_pool is 1 when the buffer's memory
  * lies in a mapping of the pool file $MMPOOL_GST_POOL (/proc/self/maps): zero copy. When the
  * element is an mmpoolsink, MMPOOL_GST_STAMP=1 writes mmpool_now_ns() into
- * the first 8 bytes first (the sender of a latency measurement); latency_ns
+ * the first 8 bytes after logging (the sender of a latency measurement); latency_ns
  * is now minus those 8 bytes (meaningful on the receiving side).
  * MMPOOL_GST_HOLD=1 keeps every buffer until SIGUSR1. MMPOOL_GST_NOSUM=1
  * skips the checksum. MMPOOL_GST_KEEP_COPY=1 keeps gst_buffer_copy() of the
@@ -22,8 +22,9 @@
  * keeps the geometry). Exit status: 0 at EOS, 2
  * on an error message (printed as "error: ..." on stderr), 3 when MMPOOL_GST_LIMIT_S (default 60)
  * pass, 4 on SIGTERM or SIGINT; each stops the pipeline first (so that shmsink, for one, removes
- * its shared memory). At the end it prints "dropped N" when the element named "log" has a property
- * "dropped", and "caps CAPS" of its pad. */
+ * its shared memory). At the end it prints "ran N ms", "cpu N ms" (its user and system time), the
+ * counters (dropped, rejected, copied, caught) of the elements named "log" and "src" (the latter
+ * prefixed "src "), and "caps CAPS" of the log element's pad. */
 #include "gst_check.h"
 
 #include <glib-unix.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static FILE *log_file;
 static GPtrArray *held;
@@ -66,10 +68,6 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
         }
     }
     guint64 now = mmpool_now_ns();
-    if (stamp && gst_buffer_get_size(buf) >= 8 && gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-        memcpy(map.data, &now, 8);
-        gst_buffer_unmap(buf, &map);
-    }
     if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
         return GST_PAD_PROBE_OK;
     }
@@ -94,6 +92,13 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
         g_mutex_lock(&held_lock);
         g_ptr_array_add(held, gst_buffer_ref(buf));
         g_mutex_unlock(&held_lock);
+    }
+    /* The stamp goes last, so that the sender's own logging (a write to
+     * the log file) is not counted as latency. */
+    if (stamp && gst_buffer_get_size(buf) >= 8 && gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+        now = mmpool_now_ns();
+        memcpy(map.data, &now, 8);
+        gst_buffer_unmap(buf, &map);
     }
     return GST_PAD_PROBE_OK;
 }
@@ -127,7 +132,7 @@ static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer d
 
 /* Prints "PREFIXNAME N" for each counter property the element has. */
 static void print_counters(GstElement *element, const char *prefix) {
-    static const char *const counters[] = {"dropped", "rejected", "copied"};
+    static const char *const counters[] = {"dropped", "rejected", "copied", "caught"};
     for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
         if (g_object_class_find_property(G_OBJECT_GET_CLASS(element), counters[i]) != NULL) {
             guint64 n = 0;
@@ -242,6 +247,12 @@ int main(int argc, char **argv) {
         g_main_loop_run(loop);
     }
     printf("ran %" G_GUINT64_FORMAT " ms\n", (mmpool_now_ns() - started) / 1000000u);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        long us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec +
+                  ru.ru_stime.tv_usec;
+        printf("cpu %ld ms\n", us / 1000);
+    }
     if (log != NULL) {
         print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);

@@ -701,6 +701,80 @@ static void case_idle_source(void) {
            t_timed, t_stopped);
 }
 
+/* A number the "src NAME N" line of TAG.out gives; -1 without one. */
+static long long src_counter(const char *tag, const char *name) {
+    char file[64], key[64];
+    snprintf(file, sizeof file, "%s.out", tag);
+    snprintf(key, sizeof key, "src %s ", name);
+    const char *at = strstr(slurp(file_of(file)), key);
+    long long n = -1;
+    if (at == NULL || sscanf(at + strlen(key), "%lld", &n) != 1) {
+        return -1;
+    }
+    return n;
+}
+
+/* spin: a paced writer's frames are caught in the window around the
+ * moment each is due, not woken for, and arrive intact and in order; a
+ * stop while the source watches ends the wait at once. */
+static void case_spin_window(void) {
+    enum { N = 100 };
+    mmpool *h = create(SMALL ",framerate=100/1", SMALL_SIZE + TRAILER, 8);
+    pid_t reader = run("reader",
+                       "mmpoolsrc name=src pool=%P mode=fifo eos-on-no-writers=true spin=4000 ! "
+                       "fakesink name=log sync=false",
+                       NULL);
+    await_state(h, 2, 0, 10000);
+    pid_t writer = run("writer",
+                       "videotestsrc num-buffers=100 is-live=true ! " SMALL
+                       ",framerate=100/1 ! mmpoolsink name=log pool=%P",
+                       NULL);
+    CHECK(reap(writer, 20000, "the writer") == 0, "writer: %s", slurp(file_of("writer.err")));
+    CHECK(reap(reader, 10000, "the reader") == 0, "reader: %s", slurp(file_of("reader.err")));
+    static entry w[N + 1], r[N + 1];
+    CHECK(load("writer", w, N + 1) == N && load("reader", r, N + 1) == N,
+          "writer %d, reader %d buffers", lines_of("writer"), lines_of("reader"));
+    for (int i = 0; i < N; i++) {
+        CHECK(r[i].sum == w[i].sum && r[i].pts == w[i].pts, "buffer %d differs", i);
+        CHECK(r[i].offset == (uint64_t)i + 1, "buffer %d has seq %" PRIu64, i, r[i].offset);
+    }
+    long long caught = src_counter("reader", "caught");
+    CHECK(caught > 0 && caught <= N, "frames caught in the spin window: %lld of %d: %s", caught, N,
+          slurp(file_of("reader.out")));
+    mmpool_close(h);
+    mmpool_unlink(pool);
+
+    /* 2 frames a second and a window of 1 s: the source watches all the
+     * time once it has the interval; its 2 s limit stops it mid-watch. */
+    h = create(SMALL ",framerate=2/1", SMALL_SIZE + TRAILER, 8);
+    pid_t watcher = run("watcher",
+                        "mmpoolsrc name=src pool=%P mode=fifo spin=1000000 ! "
+                        "fakesink name=log sync=false",
+                        "MMPOOL_GST_LIMIT_S=2");
+    await_state(h, 2, 0, 10000);
+    pid_t slow = run("slow",
+                     "videotestsrc num-buffers=20 is-live=true ! " SMALL
+                     ",framerate=2/1 ! mmpoolsink name=log pool=%P",
+                     NULL);
+    int ws = reap(watcher, 6000, "the watching source (its stop did not end the watch)");
+    CHECK(ws == 3, "the watching source exit %d, not its time limit: %s", ws,
+          slurp(file_of("watcher.err")));
+    uint64_t t = ran_ms("watcher");
+    CHECK(t >= 2000 && t < 2500, "the source stopped at its 2 s limit ended after %" PRIu64 " ms",
+          t);
+    long long watched = src_counter("watcher", "caught");
+    CHECK(watched >= 1,
+          "the slow writer's frames were not caught (%lld): the source was asleep, "
+          "not watching, when it was stopped",
+          watched);
+    kill(slow, SIGTERM);
+    reap(slow, 5000, "the slow writer");
+    mmpool_close(h);
+    printf("spin window: %lld of %d frames at 100 fps caught; a stop mid-watch after %" PRIu64
+           " ms (2000 ms limit)\n",
+           caught, N, t);
+}
+
 /* Caps that are not raw video (raw audio, whose caps string is too long
  * for the format string until layout is dropped): copied in by the sink,
  * read in place by the source, caps, bytes and timestamps intact. */
@@ -933,6 +1007,7 @@ static const struct {
     {"packed_rows", case_packed_rows},
     {"held_writer_killed", case_held_writer_killed},
     {"recaps", case_recaps},
+    {"spin_window", case_spin_window},
 };
 
 int main(int argc, char **argv) {
