@@ -378,6 +378,10 @@ static void gst_mmpool_sink_init(GstMmpoolSink *self) {
     self->timeout_ms = DEFAULT_TIMEOUT_MS;
     self->loans = DEFAULT_LOANS;
     g_mutex_init(&self->lock);
+    /* The last sample would hold a buffer whose memory is a slot that the
+     * pool's next frames overwrite: it would show later pixels, and
+     * keeping it costs a sample per frame (5 us of the latency). */
+    gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
 }
 
 static void gst_mmpool_sink_class_init(GstMmpoolSinkClass *klass) {

@@ -253,6 +253,7 @@ int main(int argc, char **argv) {
                   ru.ru_stime.tv_usec;
         printf("cpu %ld ms\n", us / 1000);
     }
+    fflush(stdout); /* before the stop, which a stuck element may never finish */
     if (log != NULL) {
         print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);
