@@ -38,6 +38,7 @@
 #define DESC_STATE 0                           /* u64 state, within a descriptor */
 #define DESC_SEQ 8                             /* u64 seq, within a descriptor */
 #define DESC_LEN 16                            /* u64 len, within a descriptor */
+#define DESC_TIME 24                           /* u64 time, within a descriptor */
 #define FNV_BASIS UINT64_C(0xcbf29ce484222325) /* FNV-1a 64 offset basis */
 
 /* ---- the scribbler test and its roles ---- */

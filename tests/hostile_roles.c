@@ -309,8 +309,9 @@ static int role_unpinner(int argc, char **argv) {
 }
 
 /* flipper PATH MS SLOT LEN_A LEN_B: for MS milliseconds, stores LEN_A and
- * LEN_B by turns into the len field of descriptor SLOT, as fast as it can:
- * a descriptor that changes between two looks of a reader. */
+ * LEN_B by turns into the len field of descriptor SLOT and flips bit 40 of
+ * its time field (18 minutes), as fast as it can: a descriptor that
+ * changes between two looks of a reader. */
 static int role_flipper(int argc, char **argv) {
     if (argc != 6) {
         return 50;
@@ -323,11 +324,13 @@ static int role_flipper(int argc, char **argv) {
     if (m == NULL) {
         return 51;
     }
-    _Atomic uint64_t *word =
-        (_Atomic uint64_t *)((unsigned char *)m + SLOTS_OFFSET + slot * DESC_BYTES + DESC_LEN);
+    unsigned char *desc = (unsigned char *)m + SLOTS_OFFSET + slot * DESC_BYTES;
+    _Atomic uint64_t *len_field = (_Atomic uint64_t *)(desc + DESC_LEN);
+    _Atomic uint64_t *time_field = (_Atomic uint64_t *)(desc + DESC_TIME);
     while (hs_now_ms() < deadline) {
         for (int i = 0; i < 4096; i++) {
-            atomic_store_explicit(word, lens[i & 1], memory_order_relaxed);
+            atomic_store_explicit(len_field, lens[i & 1], memory_order_relaxed);
+            atomic_fetch_xor_explicit(time_field, UINT64_C(1) << 40, memory_order_relaxed);
         }
     }
     hs_unmap(m, len);

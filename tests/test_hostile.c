@@ -795,12 +795,14 @@ static void test_try_write_outwaits_a_briefly_preempted_committer(void **state) 
 
 /* A descriptor is read once: the length and time a read hands out are the
  * ones it checked. Another process flips the len field of the only slot
- * between the frame's length and a longer one while a writer and a reader
- * (copy and loan by turns) run; every read either is refused or gives the
- * frame as written, never the checked frame with the other length. */
+ * between the frame's length and a longer one, and bit 40 of its time
+ * field, while a writer and a reader (copy and loan by turns) run; every
+ * read either is refused or gives the frame as written with its commit
+ * time, never the checked frame with the other length or a time 18 minutes
+ * away. */
 static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
     fixture *fx = *state;
-    enum { FRAME = 1000, OTHER = 3000, FLIP_MS = 3000, READS = 20000 };
+    enum { FRAME = 1000, OTHER = 3000, READ_MS = 2000, ENOUGH = 20000 };
     hs_create_pool(fx->path, 4096, 1);
     mmpool *w = NULL, *r = NULL;
     assert_int_equal(mmpool_open(&w, fx->path, NULL), MMPOOL_OK);
@@ -809,11 +811,11 @@ static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
     for (size_t i = 0; i < sizeof frame; i++) {
         frame[i] = (unsigned char)(i * 7 + 1);
     }
-    char ms_s[16], len_a[16], len_b[16];
-    snprintf(ms_s, sizeof ms_s, "%d", FLIP_MS);
+    char len_a[16], len_b[16];
     snprintf(len_a, sizeof len_a, "%d", FRAME);
     snprintf(len_b, sizeof len_b, "%d", OTHER);
-    fx->pids[0] = mmpt_spawn("flipper", fx->path, ms_s, "0", len_a, len_b, NULL);
+    /* 60 s at most: it is killed once the reads are done. */
+    fx->pids[0] = mmpt_spawn("flipper", fx->path, "60000", "0", len_a, len_b, NULL);
     /* The reads begin once the flipper is at work: it may take longer to
      * start than they take. */
     size_t map_len;
@@ -826,9 +828,11 @@ static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
         }
     }
     hs_unmap(m, map_len);
+    /* Until enough reads were both refused and accepted (so the two
+     * processes ran at once), for READ_MS at most. */
     unsigned long ok = 0, refused = 0, wrong = 0;
-    deadline = hs_now_ms() + FLIP_MS / 2; /* the flipper outlives the reads */
-    for (int i = 0; i < READS && hs_now_ms() < deadline; i++) {
+    deadline = hs_now_ms() + READ_MS;
+    for (int i = 0; (ok < ENOUGH || refused < ENOUGH) && hs_now_ms() < deadline; i++) {
         assert_int_equal(mmpool_write(w, frame, sizeof frame, 1000), MMPOOL_OK);
         mmpool_frame f = {0};
         const unsigned char *got = buf;
@@ -841,7 +845,10 @@ static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
             got = v.data;
         }
         if (rc == MMPOOL_OK) {
-            int good = f.len == FRAME && memcmp(got, frame, FRAME) == 0;
+            uint64_t now = mmpool_now_ns();
+            uint64_t age = now > f.timestamp_ns ? now - f.timestamp_ns : f.timestamp_ns - now;
+            int good =
+                f.len == FRAME && age < UINT64_C(60000000000) && memcmp(got, frame, FRAME) == 0;
             ok += good;
             wrong += !good;
             if (i % 2 != 0) {
@@ -852,15 +859,21 @@ static void test_descriptor_changing_under_a_read_is_read_once(void **state) {
             refused++;
         }
     }
-    assert_int_equal(mmpt_reap(fx->pids[0], FLIP_MS + 10000), 0);
+    assert_int_equal(mmpt_kill(fx->pids[0]), 0);
+    assert_int_equal(mmpt_reap(fx->pids[0], 10000), MMPT_KILLED);
     fx->pids[0] = 0;
-    printf("len flipper: %lu reads gave the frame, %lu refused, %lu gave another length\n", ok,
+    printf("flipper: %lu reads gave the frame, %lu refused, %lu gave another length or time\n", ok,
            refused, wrong);
     assert_int_equal(wrong, 0);
-    assert_true(ok > 0);      /* otherwise nothing was tested */
-    assert_true(refused > 0); /* otherwise the flipper never got in */
+    assert_true(ok > 0); /* otherwise nothing was tested */
     mmpool_close(r);
     mmpool_close(w);
+    if (refused == 0) {
+        /* One CPU for both (an affinity mask, a loaded machine): the
+         * flipper never ran between a commit and a read. */
+        printf("flipper: never ran between a commit and a read: not tested here\n");
+        skip();
+    }
 }
 
 /* ---- scribbler test ---- */
