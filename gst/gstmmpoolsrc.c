@@ -77,6 +77,7 @@ struct _GstMmpoolSrc {
     gint64 interval_ns;
     gint64 due_ns;
     gint64 late_ns;
+    gint64 checked_us; /* when check_end last looked (g_get_monotonic_time) */
     /* Counted by the streaming thread, read by get_property from any
      * thread: atomic, relaxed (counters, ordering nothing else). */
     atomic_uint_fast64_t dropped;
@@ -170,6 +171,7 @@ static gboolean src_start(GstBaseSrc *bs) {
     self->interval_ns = 0;
     self->due_ns = 0;
     self->late_ns = 0;
+    self->checked_us = 0;
     self->sh = g_new0(shared, 1);
     self->sh->refs = 1;
     g_mutex_init(&self->sh->lock);
@@ -243,6 +245,7 @@ typedef enum { WAIT_AGAIN, WAIT_WATCH, WAIT_ROOM, WAIT_EOS, WAIT_FLUSHING } wait
 /* Whether the stream ends while waiting, for a frame or for room: every
  * writer gone (eos-on-no-writers) or no frame for timeout ms since since_us. */
 static wait_result check_end(GstMmpoolSrc *self, gint64 since_us) {
+    self->checked_us = g_get_monotonic_time();
     if (self->eos_no_writers) {
         mmpool_stats st;
         g_mutex_lock(&self->sh->lock);
@@ -300,48 +303,73 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Moves x a quarter (shift 2) or an eighth (shift 3) of the way to y. */
-static gint64 ease(gint64 x, gint64 y, int shift) {
-    return x + (y - x) / (1 << shift);
+/* Moves x a quarter of the way to y. */
+static gint64 ease(gint64 x, gint64 y) {
+    return x + (y - x) / 4;
+}
+
+/* Forgets the writer's pace; the next two frames teach it again. */
+static void forget_pace(GstMmpoolSrc *self, gint64 last_commit_ns) {
+    self->last_commit_ns = last_commit_ns;
+    self->interval_ns = 0;
+    self->due_ns = 0;
 }
 
 /* Learns when the writer's frames come, from the commit times of the
- * frames read: the interval (a short moving average; a frame dropped in
- * between counts as an interval) and the moment the next one is due. The
- * due moment runs on a grid that each frame nudges by an eighth of its
- * error, so one late frame does not move the window for the next; a
- * frame more than half an interval off the grid restarts it there. */
+ * frames read: the interval, and the moment the next frame is due, on a
+ * grid. A frame on the grid (less than half an interval off) nudges its
+ * phase by an eighth of its error and the interval by a thirty-second, so
+ * one late frame moves the next due moment by 5/32 of its lateness; a
+ * frame off the grid starts a new one from itself. A frame dropped in
+ * between counts as a step of the grid. Commit times come from another
+ * process: one that is not after the last one, lies in the future, or
+ * comes more than SPIN_MAX_US per step after it teaches nothing and
+ * restarts the learning. */
 static void learn_pace(GstMmpoolSrc *self, const mmpool_frame *f, gboolean watching) {
+    guint64 now = mmpool_now_ns();
+    gint64 steps = (gint64)MIN(f->dropped, 1000u) + 1;
+    if (f->timestamp_ns > now || f->timestamp_ns == 0) {
+        forget_pace(self, 0);
+        return;
+    }
     gint64 t = (gint64)f->timestamp_ns;
-    gint64 steps = (gint64)f->dropped + 1;
-    if (self->due_ns != 0) {
-        gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
-        GST_LOG_OBJECT(self,
-                       "frame %" G_GUINT64_FORMAT ": committed %+" G_GINT64_FORMAT
-                       " us from when it was due, %s",
-                       f->seq, (t - due) / 1000, watching ? "caught" : "woken for");
+    if (self->last_commit_ns == 0 || t <= self->last_commit_ns ||
+        (t - self->last_commit_ns) / steps > (gint64)SPIN_MAX_US * 1000) {
+        forget_pace(self, t);
+        return;
     }
-    if (self->last_commit_ns != 0 && t > self->last_commit_ns) {
-        gint64 d = (t - self->last_commit_ns) / steps;
-        gboolean steady = d > self->interval_ns / 2 && d < self->interval_ns * 2;
-        self->interval_ns = self->interval_ns != 0 && steady ? ease(self->interval_ns, d, 2) : d;
-        gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
-        gint64 err = t - due;
-        gint64 on_grid =
-            self->due_ns != 0 && err < self->interval_ns / 2 && err > -self->interval_ns / 2
-                ? ease(due, t, 3)
-                : t;
-        self->due_ns = on_grid + self->interval_ns;
-    }
+    gint64 d = (t - self->last_commit_ns) / steps;
     self->last_commit_ns = t;
+    if (self->due_ns == 0) {
+        self->interval_ns = d;
+        self->due_ns = t + d;
+        return;
+    }
+    gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
+    gint64 err = t - due;
+    GST_LOG_OBJECT(self,
+                   "frame %" G_GUINT64_FORMAT ": committed %+" G_GINT64_FORMAT
+                   " us from when it was due, %s",
+                   f->seq, err / 1000, watching ? "caught" : "woken for");
+    if (err >= self->interval_ns / 2 || err <= -self->interval_ns / 2) {
+        self->interval_ns = d;
+        self->due_ns = t + d;
+        return;
+    }
+    self->interval_ns = MAX(self->interval_ns + err / 32, 1);
+    self->due_ns = due + err / 8 + self->interval_ns;
 }
 
 /* With the spin property set and the writer's pace known, the window is
  * spin microseconds centred on the moment the next frame is due. Sets
  * *open_ns and *close_ns (mmpool_now_ns() time) and returns TRUE, or
  * FALSE without a window. */
-static gboolean spin_window(const GstMmpoolSrc *self, guint64 *open_ns, guint64 *close_ns) {
-    if (self->spin_us == 0 || self->due_ns == 0) {
+static gboolean spin_window(const GstMmpoolSrc *self, guint64 now, guint64 *open_ns,
+                            guint64 *close_ns) {
+    /* Due at most an interval (SPIN_MAX_US) and a bit after the last
+     * commit, which was before now: a window further off is no window. */
+    if (self->spin_us == 0 || self->due_ns == 0 ||
+        self->due_ns > (gint64)now + 2 * (gint64)SPIN_MAX_US * 1000) {
         return FALSE;
     }
     gint64 half = (gint64)self->spin_us * 500;
@@ -358,9 +386,16 @@ static gboolean spin_window(const GstMmpoolSrc *self, guint64 *open_ns, guint64 
  * takes as long as any other). */
 static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
     guint64 open_ns = 0, close_ns = 0;
-    gboolean window = spin_window(self, &open_ns, &close_ns);
-    guint64 now = window ? mmpool_now_ns() : 0;
+    guint64 now = self->spin_us != 0 ? mmpool_now_ns() : 0;
+    gboolean window = spin_window(self, now, &open_ns, &close_ns);
     if (window && now + (guint64)self->late_ns >= open_ns && now < close_ns) {
+        /* Windows may follow each other without a sleep in between (a
+         * window as long as the interval): the end of the stream is
+         * looked for as often as when sleeping. */
+        if (g_get_monotonic_time() - self->checked_us >= CHECK_MS * G_TIME_SPAN_MILLISECOND &&
+            check_end(self, since_us) == WAIT_EOS) {
+            return WAIT_EOS;
+        }
         /* The read that found nothing armed the event descriptor: looking
          * at it costs one poll() with no timeout, where another read would
          * also look at the pool's path. */
@@ -395,7 +430,7 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
     if (ready == 0 && wake_ns != 0) {
         /* Woke by the clock, for the window: learn how late. */
         gint64 late = (gint64)(mmpool_now_ns() - wake_ns);
-        self->late_ns = ease(self->late_ns, CLAMP(late, 0, 1000000), 2);
+        self->late_ns = ease(self->late_ns, CLAMP(late, 0, 1000000));
     }
     return WAIT_AGAIN;
 }
@@ -490,12 +525,12 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
         switch (rc) {
         case 0:
             self->had_writer = TRUE;
-            if (watching) {
-                atomic_fetch_add_explicit(&self->caught, 1, memory_order_relaxed);
-            }
             learn_pace(self, &view.frame, watching);
             *out = wrap(self, &view);
             if (*out != NULL) {
+                if (watching) {
+                    atomic_fetch_add_explicit(&self->caught, 1, memory_order_relaxed);
+                }
                 return GST_FLOW_OK;
             }
             break;
@@ -642,9 +677,9 @@ static void gst_mmpool_src_class_init(GstMmpoolSrcClass *klass) {
         gobject_class, PROP_SPIN,
         g_param_spec_uint("spin", "Spin",
                           "Microseconds to watch the pool, instead of sleeping, around the "
-                          "moment the next frame is due (one writer interval after the last "
-                          "frame's commit): a paced writer's frames then arrive without a "
-                          "kernel wake-up, for up to this much CPU time per frame. 0 = always "
+                          "moment the next frame is due (learned from the frames' commit "
+                          "times): a paced writer's frames then arrive without a kernel "
+                          "wake-up, for up to about this much CPU time per frame. 0 = always "
                           "sleep",
                           0, SPIN_MAX_US, 0, rw));
     g_object_class_install_property(
@@ -662,8 +697,8 @@ static void gst_mmpool_src_class_init(GstMmpoolSrcClass *klass) {
     g_object_class_install_property(
         gobject_class, PROP_CAUGHT,
         g_param_spec_uint64("caught", "Caught",
-                            "Frames found while watching in the spin window, without a "
-                            "wake-up from the kernel",
+                            "Frames pushed that were found while watching in the spin window, "
+                            "without a wake-up from the kernel",
                             0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
     gst_element_class_set_static_metadata(

@@ -88,17 +88,18 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
     if (keep_copy && kept == NULL) {
         kept = gst_buffer_copy(buf);
     }
-    if (hold) {
-        g_mutex_lock(&held_lock);
-        g_ptr_array_add(held, gst_buffer_ref(buf));
-        g_mutex_unlock(&held_lock);
-    }
-    /* The stamp goes last, so that the sender's own logging (a write to
-     * the log file) is not counted as latency. */
+    /* The stamp comes after the sender's own logging (a write to the log
+     * file), which is not latency, and before a hold takes a reference
+     * (a buffer held twice cannot be mapped for writing). */
     if (stamp && gst_buffer_get_size(buf) >= 8 && gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
         now = mmpool_now_ns();
         memcpy(map.data, &now, 8);
         gst_buffer_unmap(buf, &map);
+    }
+    if (hold) {
+        g_mutex_lock(&held_lock);
+        g_ptr_array_add(held, gst_buffer_ref(buf));
+        g_mutex_unlock(&held_lock);
     }
     return GST_PAD_PROBE_OK;
 }
@@ -253,7 +254,6 @@ int main(int argc, char **argv) {
                   ru.ru_stime.tv_usec;
         printf("cpu %ld ms\n", us / 1000);
     }
-    fflush(stdout); /* before the stop, which a stuck element may never finish */
     if (log != NULL) {
         print_counters(log, "");
         GstCaps *caps = gst_pad_get_current_caps(pad);
@@ -269,6 +269,7 @@ int main(int argc, char **argv) {
         print_counters(src, "src ");
         gst_object_unref(src);
     }
+    fflush(stdout); /* before the stop, which a stuck element may never finish */
     g_mutex_lock(&held_lock);
     g_ptr_array_set_size(held, 0);
     g_mutex_unlock(&held_lock);
