@@ -326,6 +326,9 @@ static void forget_pace(GstMmpoolSrc *self, gint64 last_commit_ns) {
  * comes more than SPIN_MAX_US per step after it teaches nothing and
  * restarts the learning. */
 static void learn_pace(GstMmpoolSrc *self, const mmpool_frame *f, gboolean watching) {
+    if (self->spin_us == 0) {
+        return; /* no window to place: no clock read per frame */
+    }
     guint64 now = mmpool_now_ns();
     gint64 steps = (gint64)MIN(f->dropped, 1000u) + 1;
     if (f->timestamp_ns > now || f->timestamp_ns == 0) {
@@ -380,10 +383,11 @@ static gboolean spin_window(const GstMmpoolSrc *self, guint64 now, guint64 *open
 
 /* Checks the writers and the timeout, then sleeps until the handle's event
  * descriptor is ready (a frame, an unlink), CHECK_MS at most. Inside the
- * spin window it pauses the CPU briefly and asks for another look instead
- * (WAIT_WATCH); before the window it sleeps until the window opens at the
- * latest, less how late such a sleep has been ending (a timer wake-up
- * takes as long as any other). */
+ * spin window it polls the descriptor without a timeout, pausing the CPU
+ * between looks, and asks for a read as soon as it is ready (WAIT_WATCH);
+ * before the window it sleeps until the window opens at the latest, less
+ * how late such a sleep has been ending (a timer wake-up takes as long as
+ * any other). */
 static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
     guint64 open_ns = 0, close_ns = 0;
     guint64 now = self->spin_us != 0 ? mmpool_now_ns() : 0;
