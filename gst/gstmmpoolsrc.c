@@ -1,8 +1,9 @@
 /* mmpoolsrc: each buffer wraps a read loan on the pool, released when the
  * buffer is freed, from whichever thread frees it. The handle is shared by
  * the streaming thread and those threads, so every call on it is made
- * under one mutex, which is never held while waiting for a frame: the wait
- * is a poll() on the handle's event descriptor, which unlock() ends. */
+ * under one mutex (but mmpool_last_seq(), which any thread may call at
+ * any time), which is never held while waiting for a frame: the wait is a
+ * poll() on the handle's event descriptor, which unlock() ends. */
 #include "gstmmpoolsrc.h"
 
 #include "format.h"
@@ -21,6 +22,10 @@ GST_DEBUG_CATEGORY_STATIC(mmpoolsrc_debug);
 /* Most microseconds of the spin property: a window as long as a frame
  * interval at 1 fps. */
 #define SPIN_MAX_US 1000000
+
+/* In the spin window, one poll() of the event descriptor per this many
+ * looks at the newest seq (a few microseconds apart). */
+#define WATCH_POLL 32
 
 enum {
     PROP_0,
@@ -383,8 +388,8 @@ static gboolean spin_window(const GstMmpoolSrc *self, guint64 now, guint64 *open
 
 /* Checks the writers and the timeout, then sleeps until the handle's event
  * descriptor is ready (a frame, an unlink), CHECK_MS at most. Inside the
- * spin window it polls the descriptor without a timeout, pausing the CPU
- * between looks, and asks for a read as soon as it is ready (WAIT_WATCH);
+ * spin window it watches the pool's newest seq, pausing the CPU between
+ * looks, and asks for a read as soon as it moves (WAIT_WATCH);
  * before the window it sleeps until the window opens at the latest, less
  * how late such a sleep has been ending (a timer wake-up takes as long as
  * any other). */
@@ -400,18 +405,34 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
             check_end(self, since_us) == WAIT_EOS) {
             return WAIT_EOS;
         }
-        /* The read that found nothing armed the event descriptor: looking
-         * at it costs one poll() with no timeout, where another read would
-         * also look at the pool's path. */
-        while (now < close_ns) {
-            gint ready = gst_poll_wait(self->poll, 0);
-            if (ready < 0 && errno == EBUSY) {
-                return WAIT_FLUSHING;
-            }
-            if (ready > 0) {
+        /* Watches the newest seq in the pool's header, a load with no
+         * system call, so a commit is seen as soon as its cache line
+         * reaches this CPU, before the writer has even signalled the event
+         * (a read would also look at the pool's path). The seq is a hint
+         * from shared memory: what it claims, the read checks. Every
+         * WATCH_POLL rounds a poll() with no timeout looks at the event
+         * descriptor, which the read that found nothing armed: it ends the
+         * watch on a flush, and catches a frame committed between that
+         * read and the first look here. */
+        uint64_t seen = 0;
+        if (mmpool_last_seq(self->sh->handle, &seen) != 0) {
+            return WAIT_WATCH; /* retired: the read says so */
+        }
+        for (guint round = 1; now < close_ns; round++) {
+            uint64_t seq = seen;
+            if (mmpool_last_seq(self->sh->handle, &seq) != 0 || seq != seen) {
                 return WAIT_WATCH;
             }
-            for (int i = 0; i < 16; i++) {
+            if (round % WATCH_POLL == 0) {
+                gint ready = gst_poll_wait(self->poll, 0);
+                if (ready < 0 && errno == EBUSY) {
+                    return WAIT_FLUSHING;
+                }
+                if (ready > 0) {
+                    return WAIT_WATCH;
+                }
+            }
+            for (int i = 0; i < 8; i++) {
                 cpu_relax();
             }
             now = mmpool_now_ns();

@@ -247,6 +247,18 @@ MMPOOL_API int mmpool_flush(mmpool *pool);
 /** Fills *out with the pool's geometry and format, this handle's read mode
  * and the newest seq. Works on a retired pool too. */
 MMPOOL_API int mmpool_stat(const mmpool *pool, mmpool_stats *out);
+/** Sets *seq to the pool's newest committed seq (0 if none) with one load
+ * from the shared header and no system call: for a reader that watches
+ * for the next frame itself (a spin of its own, as mmpoolsrc's spin window
+ * does) before it calls a read. A hint only: any process with write
+ * access can store any value there, so a read may still find nothing.
+ * Returns 0, MMPOOL_ESTALE (with *seq set) once the pool was retired by
+ * mmpool_unlink(), MMPOOL_EINVAL for a NULL argument or a handle inherited
+ * through fork(). Unlike every other call on a handle it may run in any
+ * thread at any time, also while another call on the same handle runs
+ * (it reads nothing that a call changes), but not during or after
+ * mmpool_close(). */
+MMPOOL_API int mmpool_last_seq(const mmpool *pool, uint64_t *seq);
 /** Any thread: a call blocked on pool returns MMPOOL_ECANCELED at once; if
  * none is blocked, the next call on pool with a non-zero timeout does, even
  * one that would not have had to wait. Used up either way. */

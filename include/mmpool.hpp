@@ -72,6 +72,7 @@ using mmpool::c::mmpool_handle_info;
 using mmpool::c::mmpool_info;
 using mmpool::c::mmpool_inspect;
 using mmpool::c::mmpool_interrupt;
+using mmpool::c::mmpool_last_seq;
 using mmpool::c::mmpool_now_ns;
 using mmpool::c::MMPOOL_OK;
 using mmpool::c::mmpool_open;
@@ -684,6 +685,16 @@ class pool {
     /** Drops every frame that no handle holds. */
     void flush() {
         detail::check("mmpool_flush", mmpool_flush(raw()));
+    }
+    /** The newest committed seq, one load from the shared header and no
+     * system call (mmpool_last_seq()): a hint for a caller that watches for
+     * the next frame in a loop of its own; the read that follows checks it.
+     * Throws mmpool::error (MMPOOL_ESTALE) once the pool was unlinked. May
+     * run in any thread beside other calls on this handle. */
+    std::uint64_t last_seq() const {
+        std::uint64_t seq = 0;
+        detail::check("mmpool_last_seq", mmpool_last_seq(raw(), &seq));
+        return seq;
     }
     /** The pool's geometry and format, this handle's read mode and the
      * newest seq (mmpool_stat()). */

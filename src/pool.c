@@ -426,3 +426,18 @@ int mmpool_stat(const mmpool *pool, mmpool_stats *out) {
     count_handles(pool, &out->handles, &out->writers);
     return 0;
 }
+
+int mmpool_last_seq(const mmpool *pool, uint64_t *seq) {
+    if (!mmp__usable(pool) || seq == NULL) {
+        return MMPOOL_EINVAL;
+    }
+    /* Acquire, as a read's first look: whoever goes on to read after
+     * seeing seq N finds at least what the commit of N published. */
+    *seq = atomic_load_explicit(&pool->hdr->last_seq, memory_order_acquire);
+    /* retired shares the line with last_seq: a watcher learns of an
+     * unlink at no extra cost, without the path check a read makes. */
+    if (atomic_load_explicit(&pool->hdr->retired, memory_order_acquire) != 0) {
+        return MMPOOL_ESTALE;
+    }
+    return 0;
+}

@@ -4,8 +4,10 @@
  * spinning call still gets its frame or slot, never outlasts its timeout,
  * ends at once on an interrupt or an unlink, and stops spinning after
  * spin_ns (its thread's CPU time, with bounds far from the values a broken
- * spin would give).
- * Sections: helpers, results, bounds, main.
+ * spin would give). mmpool_last_seq(), for a caller that watches the
+ * pool itself, follows commits and may run beside other calls.
+ * Sections: helpers, results, bounds, watching the newest seq oneself,
+ * main.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -212,6 +214,88 @@ static void test_options_with_spin_ns_still_refuse_reserved_bits(void **state) {
     mmpool_close(p);
 }
 
+/* ---- watching the newest seq oneself ---- */
+
+static void test_last_seq_follows_commits_and_sees_an_unlink(void **state) {
+    fixture *fx = *state;
+    mmpool *w = open_spinning(fx->path, 2, 0);
+    mmpool *r = open_spinning(fx->path, 2, 0);
+    uint64_t seq = 99;
+    assert_int_equal(mmpool_last_seq(r, &seq), MMPOOL_OK);
+    assert_int_equal(seq, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mmpool_try_write(w, "abc", 3), MMPOOL_OK);
+    }
+    assert_int_equal(mmpool_last_seq(r, &seq), MMPOOL_OK);
+    assert_int_equal(seq, 3);
+    void *loan = NULL;
+    assert_int_equal(mmpool_write_acquire(w, &loan, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_write_abort(w), MMPOOL_OK); /* an aborted loan commits nothing */
+    assert_int_equal(mmpool_last_seq(r, &seq), MMPOOL_OK);
+    assert_int_equal(seq, 3);
+    assert_int_equal(mmpool_write_acquire(w, &loan, NULL, 0), MMPOOL_OK);
+    assert_int_equal(mmpool_write_commit(w, 1), MMPOOL_OK);
+    assert_int_equal(mmpool_last_seq(r, &seq), MMPOOL_OK);
+    assert_int_equal(seq, 4);
+    assert_int_equal(mmpool_unlink(fx->path), MMPOOL_OK);
+    seq = 0;
+    assert_int_equal(mmpool_last_seq(r, &seq), MMPOOL_ESTALE);
+    assert_int_equal(seq, 4);
+    assert_int_equal(mmpool_last_seq(NULL, &seq), MMPOOL_EINVAL);
+    assert_int_equal(mmpool_last_seq(r, NULL), MMPOOL_EINVAL);
+    mmpool_close(w);
+    mmpool_close(r);
+}
+
+/* A thread that watches a handle's newest seq while another thread reads
+ * and releases on that same handle (ThreadSanitizer runs this too). */
+typedef struct watcher {
+    mmpool *p;
+    uint64_t want;
+    uint64_t seen;
+    bool backwards;
+} watcher;
+
+static void *run_watcher(void *arg) {
+    watcher *wt = arg;
+    uint64_t until = mmpool_now_ns() + GIVE_UP_MS * MS_NS;
+    while (wt->seen < wt->want && mmpool_now_ns() < until) {
+        uint64_t seq = 0;
+        if (mmpool_last_seq(wt->p, &seq) != MMPOOL_OK) {
+            break;
+        }
+        wt->backwards |= seq < wt->seen;
+        wt->seen = seq;
+    }
+    return NULL;
+}
+
+static void test_last_seq_runs_beside_reads_on_the_same_handle(void **state) {
+    fixture *fx = *state;
+    enum { FRAMES = 2000 };
+    mmpool *w = open_spinning(fx->path, 4, 0);
+    mmpool *r = open_spinning(fx->path, 4, 0);
+    watcher wt = {.p = r, .want = FRAMES};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run_watcher, &wt), 0);
+    int read = 0;
+    for (uint64_t i = 1; i <= FRAMES; i++) {
+        assert_int_equal(mmpool_try_write(w, &i, sizeof i), MMPOOL_OK);
+        mmpool_view v;
+        if (mmpool_read_acquire(r, &v, 0) == MMPOOL_OK) {
+            assert_int_equal(v.frame.seq, i);
+            assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
+            read++;
+        }
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(read, FRAMES);
+    assert_int_equal(wt.seen, FRAMES);
+    assert_false(wt.backwards);
+    mmpool_close(w);
+    mmpool_close(r);
+}
+
 /* ---- main ---- */
 
 int main(void) {
@@ -224,6 +308,8 @@ int main(void) {
         T(test_spin_never_outlasts_the_timeout),
         T(test_spin_stops_after_spin_ns_and_sleeps),
         T(test_options_with_spin_ns_still_refuse_reserved_bits),
+        T(test_last_seq_follows_commits_and_sees_an_unlink),
+        T(test_last_seq_runs_beside_reads_on_the_same_handle),
     };
 #undef T
     mmpt_select_tests();

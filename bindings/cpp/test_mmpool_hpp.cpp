@@ -110,6 +110,11 @@ void test_copy_round_trip_keeps_bytes_and_metadata() {
     CHECK(s.read_mode == mmpool::read_mode::latest);
     CHECK(s.last_seq == 1);
     CHECK(s.format == "text");
+    CHECK(reader.last_seq() == 1);
+    writer.write(msg, sizeof msg);
+    CHECK(reader.last_seq() == 2);
+    mmpool::unlink(name.str());
+    CHECK_THROWS(reader.last_seq(), MMPOOL_ESTALE);
 }
 
 void test_latest_reader_counts_dropped_frames() {
