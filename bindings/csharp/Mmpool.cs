@@ -491,6 +491,17 @@ namespace Mmpool
         /// MmpoolException Canceled; if none is blocked, the next one does.</summary>
         public void Interrupt() { Check("mmpool_interrupt", Native.mmpool_interrupt(Handle)); }
 
+        /// <summary>The newest committed seq, one load from the shared
+        /// header and no system call (mmpool_last_seq): a hint for a loop
+        /// that watches for the next frame itself; the read that follows
+        /// checks it. MmpoolException Stale once the pool was unlinked. Any
+        /// thread, without waiting for a call running on this pool.</summary>
+        public ulong LastSeq()
+        {
+            Check("mmpool_last_seq", Native.mmpool_last_seq(Handle, out ulong seq));
+            return seq;
+        }
+
         /// <summary>Drops every frame that no handle holds.</summary>
         public void Flush() { Check("mmpool_flush", Native.mmpool_flush(Handle)); }
 
@@ -1109,6 +1120,7 @@ namespace Mmpool
         [DllImport(Lib)] internal static extern int mmpool_flush(PoolHandle pool);
         [DllImport(Lib)] internal static extern int mmpool_stat(PoolHandle pool, ref Stats stats);
         [DllImport(Lib)] internal static extern int mmpool_interrupt(PoolHandle pool);
+        [DllImport(Lib)] internal static extern int mmpool_last_seq(PoolHandle pool, out ulong seq);
         [DllImport(Lib)] internal static extern int mmpool_write(PoolHandle pool, byte* data, UIntPtr len, int timeoutMs);
         [DllImport(Lib)] internal static extern int mmpool_try_write(PoolHandle pool, byte* data, UIntPtr len);
         [DllImport(Lib)] internal static extern int mmpool_read(PoolHandle pool, byte* buf, UIntPtr cap, ref Frame frame, int timeoutMs);

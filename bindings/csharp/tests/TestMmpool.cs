@@ -339,6 +339,25 @@ static class TestMmpool
         finally { Remove(name); }
     }
 
+    static void LastSeqFollowsCommitsAndThrowsOnceUnlinked()
+    {
+        string name = NewName("lastseq");
+        try
+        {
+            using (var w = CreateExcl(name, 16, 2))
+            using (var r = Pool.Open(name))
+            {
+                Check(r.LastSeq() == 0, "no frame yet: 0");
+                w.Write(new byte[] { 1 }, 0);
+                w.Write(new byte[] { 2 }, 0);
+                Check(r.LastSeq() == 2, "two commits: 2, not " + r.LastSeq());
+                Pool.Unlink(name);
+                Throws(() => r.LastSeq(), ErrorCode.Stale, "LastSeq on an unlinked pool");
+            }
+        }
+        finally { Remove(name); }
+    }
+
     // PoolOptions.SpinNs reaches the library: 300 ms of spin in a 300 ms
     // wait keeps the process busy for much of it (a sixth at least on a busy
     // machine); without it the wait sleeps.
@@ -982,6 +1001,7 @@ static class TestMmpool
         Run("StatsTellTheOwnerAndWhetherThisHandleCreatedThePool", StatsTellTheOwnerAndWhetherThisHandleCreatedThePool);
         Run("AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner", AnotherUsersPoolInAStickyDirectoryNeedsAnyOwner);
         Run("InterruptCancelsABlockedRead", InterruptCancelsABlockedRead);
+        Run("LastSeqFollowsCommitsAndThrowsOnceUnlinked", LastSeqFollowsCommitsAndThrowsOnceUnlinked);
         Run("SpinNsMakesABlockedReadSpin", SpinNsMakesABlockedReadSpin);
         Run("WriteLoanCommitsWhatWasFilled", WriteLoanCommitsWhatWasFilled);
         Run("FailedCommitEndsTheLoanOnBadFormat", FailedCommitEndsTheLoanOnBadFormat);

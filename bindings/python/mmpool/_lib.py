@@ -141,6 +141,7 @@ _PROTOTYPES = {
     "mmpool_unlink": (_INT, [ctypes.c_char_p]),
     "mmpool_flush": (_INT, [_P]),
     "mmpool_stat": (_INT, [_P, ctypes.POINTER(Stats)]),
+    "mmpool_last_seq": (_INT, [_P, ctypes.POINTER(ctypes.c_uint64)]),
     "mmpool_interrupt": (_INT, [_P]),
     # intptr_t *out: a file descriptor on POSIX, a HANDLE on Windows.
     "mmpool_event_handle": (_INT, [_P, ctypes.POINTER(ctypes.c_ssize_t)]),

@@ -373,6 +373,17 @@ class Pool:
         h = self._live_handle()  # a close meanwhile cannot free it under us
         _errors.check(_L.mmpool_interrupt(h.ptr))
 
+    def last_seq(self):
+        """The newest committed seq, one load from the shared header and no
+        system call (mmpool_last_seq): a hint for a loop that watches for
+        the next frame itself; the read that follows checks it. Raises
+        MMPOOL_ESTALE once the pool was unlinked. Any thread, without
+        waiting for a call running on this Pool."""
+        h = self._live_handle()  # a close meanwhile cannot free it under us
+        seq = ctypes.c_uint64()
+        _errors.check(_L.mmpool_last_seq(h.ptr, ctypes.byref(seq)))
+        return seq.value
+
     def flush(self):
         """Drops every frame that no handle holds."""
         with self._lock:

@@ -157,6 +157,18 @@ class PoolStateTest(PoolTest):
         self.assertEqual((adopted.slot_capacity, adopted.slot_count), (8192, 5))
         self.assertEqual((adopted.read_mode, adopted.format), ("latest", "gray8 64x128"))
 
+    def test_last_seq_follows_commits_and_raises_once_unlinked(self):
+        pool = self.create()
+        reader = self.adopt()
+        self.assertEqual(reader.last_seq(), 0)
+        pool.write(b"a")
+        pool.write(b"b")
+        self.assertEqual(reader.last_seq(), 2)
+        mmpool.unlink(self.path)
+        with self.assertRaises(mmpool.Error) as ctx:
+            reader.last_seq()
+        self.assertEqual(ctx.exception.code, mmpool.ESTALE)
+
     def test_flush_drops_frames_nobody_holds(self):
         pool = self.create()
         pool.write(b"old")
