@@ -392,8 +392,9 @@ static gboolean spin_window(const GstMmpoolSrc *self, guint64 now, guint64 *open
  * looks, and asks for a read as soon as it moves (WAIT_WATCH);
  * before the window it sleeps until the window opens at the latest, less
  * how late such a sleep has been ending (a timer wake-up takes as long as
- * any other). */
-static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
+ * any other). seen: the newest seq, loaded before the read that found
+ * nothing. */
+static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us, uint64_t seen) {
     guint64 open_ns = 0, close_ns = 0;
     guint64 now = self->spin_us != 0 ? mmpool_now_ns() : 0;
     gboolean window = spin_window(self, now, &open_ns, &close_ns);
@@ -412,12 +413,7 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us) {
          * from shared memory: what it claims, the read checks. Every
          * WATCH_POLL rounds a poll() with no timeout looks at the event
          * descriptor, which the read that found nothing armed: it ends the
-         * watch on a flush, and catches a frame committed between that
-         * read and the first look here. */
-        uint64_t seen = 0;
-        if (mmpool_last_seq(self->sh->handle, &seen) != 0) {
-            return WAIT_WATCH; /* retired: the read says so */
-        }
+         * watch on a flush. */
         for (guint round = 1; now < close_ns; round++) {
             uint64_t seq = seen;
             if (mmpool_last_seq(self->sh->handle, &seq) != 0 || seq != seen) {
@@ -539,6 +535,12 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
         if (room == WAIT_EOS) {
             return GST_FLOW_EOS;
         }
+        /* The newest seq before the read: a frame committed after it
+         * moves it, however long the read and check_end take. */
+        uint64_t seen = 0;
+        if (self->spin_us != 0) {
+            (void)mmpool_last_seq(sh->handle, &seen); /* retired: the read says so */
+        }
         mmpool_view view;
         g_mutex_lock(&sh->lock);
         int rc = mmpool_read_acquire(sh->handle, &view, 0);
@@ -560,7 +562,7 @@ static GstFlowReturn src_create(GstPushSrc *ps, GstBuffer **out) {
             }
             break;
         case MMPOOL_EAGAIN:
-            w = wait_for_frame(self, since);
+            w = wait_for_frame(self, since, seen);
             break;
         case MMPOOL_ESTALE:
             GST_INFO_OBJECT(self, "pool %s was removed: end of stream", self->path);

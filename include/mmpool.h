@@ -9,8 +9,9 @@
  * a negative MMPOOL_E* code; mmpool_strerror() and mmpool_err_name()
  * describe it.
  *
- * Threads: calls on one handle must not overlap, except mmpool_interrupt(),
- * which any thread may call at any time. Different handles, also on the same
+ * Threads: calls on one handle must not overlap, except mmpool_interrupt()
+ * and mmpool_last_seq(), which any thread may call at any time before
+ * mmpool_close(). Different handles, also on the same
  * pool in one process, are independent. A handle opened before fork() belongs
  * to the parent: in the child every call on it returns MMPOOL_EINVAL and
  * mmpool_close() only frees the child's copy; the child opens its own.
@@ -247,17 +248,21 @@ MMPOOL_API int mmpool_flush(mmpool *pool);
 /** Fills *out with the pool's geometry and format, this handle's read mode
  * and the newest seq. Works on a retired pool too. */
 MMPOOL_API int mmpool_stat(const mmpool *pool, mmpool_stats *out);
-/** Sets *seq to the pool's newest committed seq (0 if none) with one load
- * from the shared header and no system call: for a reader that watches
- * for the next frame itself (a spin of its own, as mmpoolsrc's spin window
- * does) before it calls a read. A hint only: any process with write
- * access can store any value there, so a read may still find nothing.
- * Returns 0, MMPOOL_ESTALE (with *seq set) once the pool was retired by
- * mmpool_unlink(), MMPOOL_EINVAL for a NULL argument or a handle inherited
- * through fork(). Unlike every other call on a handle it may run in any
- * thread at any time, also while another call on the same handle runs
- * (it reads nothing that a call changes), but not during or after
- * mmpool_close(). */
+/** Sets *seq to the pool's newest committed seq (0 if none), reading one
+ * cache line of the shared header and making no system call: for a
+ * reader that watches for the next frame itself (a spin of its own, as
+ * mmpoolsrc's spin window does) before it calls a read. Load it before
+ * the read that finds nothing, so that a frame committed in between moves
+ * it. A hint only: any process with write access can store any value
+ * there, so a read may still find nothing. Returns 0, MMPOOL_ESTALE (with
+ * *seq set) once the pool was retired by mmpool_unlink(), MMPOOL_EINVAL
+ * for a NULL argument or a handle inherited through fork(). A file
+ * removed or replaced by other means (rm) is not looked for, unlike in
+ * the other calls: the seq then stops moving, and the next read says
+ * MMPOOL_ESTALE, so a watch loop ends itself on time. Like
+ * mmpool_interrupt(), it may run in any thread, also while another call
+ * on the same handle runs (it reads nothing that a call changes), but not
+ * during or after mmpool_close(). */
 MMPOOL_API int mmpool_last_seq(const mmpool *pool, uint64_t *seq);
 /** Any thread: a call blocked on pool returns MMPOOL_ECANCELED at once; if
  * none is blocked, the next call on pool with a non-zero timeout does, even

@@ -689,8 +689,9 @@ class pool {
     /** The newest committed seq, one load from the shared header and no
      * system call (mmpool_last_seq()): a hint for a caller that watches for
      * the next frame in a loop of its own; the read that follows checks it.
-     * Throws mmpool::error (MMPOOL_ESTALE) once the pool was unlinked. May
-     * run in any thread beside other calls on this handle. */
+     * Throws mmpool::error (MMPOOL_ESTALE) once mmpool::unlink() retired the
+     * pool (a file removed otherwise: the next read says so). May run in
+     * any thread beside other calls on this handle. */
     std::uint64_t last_seq() const {
         std::uint64_t seq = 0;
         detail::check("mmpool_last_seq", mmpool_last_seq(raw(), &seq));

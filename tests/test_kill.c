@@ -822,7 +822,8 @@ static int misuse_inherited(mmpool *p, mmpool_view *loan, const char *path) {
     size_t cap;
     mmpool_view v;
     mmpool_stats s;
-    int calls[10];
+    uint64_t seq;
+    int calls[11];
     int n = 0;
     calls[n++] = mmpool_try_read(p, buf, sizeof buf, NULL);
     calls[n++] = mmpool_read(p, buf, sizeof buf, NULL, 10);
@@ -834,6 +835,7 @@ static int misuse_inherited(mmpool *p, mmpool_view *loan, const char *path) {
     calls[n++] = mmpool_flush(p);
     calls[n++] = mmpool_interrupt(p);
     calls[n++] = mmpool_stat(p, &s);
+    calls[n++] = mmpool_last_seq(p, &seq);
     for (int i = 0; i < n; i++) {
         if (calls[i] != MMPOOL_EINVAL) {
             fprintf(stderr, "forked child: call %d on the inherited handle = %s\n", i,
