@@ -278,18 +278,18 @@ static void test_last_seq_runs_beside_reads_on_the_same_handle(void **state) {
     watcher wt = {.p = r, .want = FRAMES};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run_watcher, &wt), 0);
-    int read = 0;
+    int got = 0;
     for (uint64_t i = 1; i <= FRAMES; i++) {
         assert_int_equal(mmpool_try_write(w, &i, sizeof i), MMPOOL_OK);
         mmpool_view v;
         if (mmpool_read_acquire(r, &v, 0) == MMPOOL_OK) {
             assert_int_equal(v.frame.seq, i);
             assert_int_equal(mmpool_read_release(r, &v), MMPOOL_OK);
-            read++;
+            got++;
         }
     }
     pthread_join(t, NULL);
-    assert_int_equal(read, FRAMES);
+    assert_int_equal(got, FRAMES);
     assert_int_equal(wt.seen, FRAMES);
     assert_false(wt.backwards);
     mmpool_close(w);
