@@ -368,6 +368,20 @@ static void learn_pace(GstMmpoolSrc *self, const mmpool_frame *f, gboolean watch
     self->due_ns = due + err / 8 + self->interval_ns;
 }
 
+/* Makes and frees a buffer like the one wrap() makes: run as a spin window
+ * opens, it brings the allocator's free lists and the buffer and memory
+ * code back into this CPU's caches, which a sleep on a shared machine
+ * leaves cold, so that wrapping the frame caught later costs less. */
+static void warm_up(void) {
+    static guint8 byte;
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_append_memory(
+        buf, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, &byte, 1, 0, 1, NULL, NULL));
+    GST_BUFFER_OFFSET(buf) = 0;
+    gst_buffer_unref(buf);
+    g_free(g_new0(loan, 1));
+}
+
 /* With the spin property set and the writer's pace known, the window is
  * spin microseconds centred on the moment the next frame is due. Sets
  * *open_ns and *close_ns (mmpool_now_ns() time) and returns TRUE, or
@@ -414,6 +428,7 @@ static wait_result wait_for_frame(GstMmpoolSrc *self, gint64 since_us, uint64_t 
          * WATCH_POLL rounds a poll() with no timeout looks at the event
          * descriptor, which the read that found nothing armed: it ends the
          * watch on a flush. */
+        warm_up();
         for (guint round = 1; now < close_ns; round++) {
             uint64_t seq = seen;
             if (mmpool_last_seq(self->sh->handle, &seq) != 0 || seq != seen) {
