@@ -377,7 +377,6 @@ static void warm_up(void) {
     GstBuffer *buf = gst_buffer_new();
     gst_buffer_append_memory(
         buf, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, &byte, 1, 0, 1, NULL, NULL));
-    GST_BUFFER_OFFSET(buf) = 0;
     gst_buffer_unref(buf);
     g_free(g_new0(loan, 1));
 }
