@@ -7,6 +7,7 @@
 #include "gstmmpoolsrc.h"
 
 #include "format.h"
+#include "pace.h"
 
 #include <errno.h>
 #include <mmpool.h>
@@ -19,9 +20,9 @@ GST_DEBUG_CATEGORY_STATIC(mmpoolsrc_debug);
 /* How often a wait for a frame looks at the writers and the timeout. */
 #define CHECK_MS 100
 
-/* Most microseconds of the spin property: a window as long as a frame
- * interval at 1 fps. */
-#define SPIN_MAX_US 1000000
+/* Most microseconds of the spin property: a window as long as the
+ * longest interval the pace is learnt from (1 s). */
+#define SPIN_MAX_US (MMP__GST_PACE_MAX_NS / 1000)
 
 /* In the spin window, one poll() of the event descriptor per this many
  * looks at the newest seq (a few microseconds apart). */
@@ -75,12 +76,9 @@ struct _GstMmpoolSrc {
     gboolean had_writer;
     gboolean gap; /* a frame was left out since the last buffer pushed */
     /* The spin window (streaming thread only), in mmpool_now_ns() ns: the
-     * last frame's commit time, the writer's interval, when the next frame
-     * is due (0: not known yet) and how late a sleep until the window ends
-     * (a moving average). */
-    gint64 last_commit_ns;
-    gint64 interval_ns;
-    gint64 due_ns;
+     * writer's pace and how late a sleep until the window ends (a moving
+     * average). */
+    mmp__gst_pace pace;
     gint64 late_ns;
     gint64 checked_us; /* when check_end last looked (g_get_monotonic_time) */
     /* Counted by the streaming thread, read by get_property from any
@@ -172,9 +170,7 @@ static gboolean src_start(GstBaseSrc *bs) {
     self->limit = self->max_held > 0 ? MIN(self->max_held, most) : most;
     self->had_writer = st.writers > 0;
     self->gap = FALSE;
-    self->last_commit_ns = 0;
-    self->interval_ns = 0;
-    self->due_ns = 0;
+    mmp__gst_pace_forget(&self->pace, 0);
     self->late_ns = 0;
     self->checked_us = 0;
     self->sh = g_new0(shared, 1);
@@ -313,59 +309,20 @@ static gint64 ease(gint64 x, gint64 y) {
     return x + (y - x) / 4;
 }
 
-/* Forgets the writer's pace; the next two frames teach it again. */
-static void forget_pace(GstMmpoolSrc *self, gint64 last_commit_ns) {
-    self->last_commit_ns = last_commit_ns;
-    self->interval_ns = 0;
-    self->due_ns = 0;
-}
-
-/* Learns when the writer's frames come, from the commit times of the
- * frames read: the interval, and the moment the next frame is due, on a
- * grid. A frame on the grid (less than half an interval off) nudges its
- * phase by an eighth of its error and the interval by a thirty-second, so
- * one late frame moves the next due moment by 5/32 of its lateness; a
- * frame off the grid starts a new one from itself. A frame dropped in
- * between counts as a step of the grid. Commit times come from another
- * process: one that is not after the last one, lies in the future, or
- * comes more than SPIN_MAX_US per step after it teaches nothing and
- * restarts the learning. */
+/* Learns the writer's pace from a frame read (pace.h), with the spin
+ * property set: without it there is no window to place, and no clock
+ * read per frame. */
 static void learn_pace(GstMmpoolSrc *self, const mmpool_frame *f, gboolean watching) {
     if (self->spin_us == 0) {
-        return; /* no window to place: no clock read per frame */
-    }
-    guint64 now = mmpool_now_ns();
-    gint64 steps = (gint64)MIN(f->dropped, 1000u) + 1;
-    if (f->timestamp_ns > now || f->timestamp_ns == 0) {
-        forget_pace(self, 0);
         return;
     }
-    gint64 t = (gint64)f->timestamp_ns;
-    if (self->last_commit_ns == 0 || t <= self->last_commit_ns ||
-        (t - self->last_commit_ns) / steps > (gint64)SPIN_MAX_US * 1000) {
-        forget_pace(self, t);
-        return;
+    gint64 err = mmp__gst_pace_learn(&self->pace, f->timestamp_ns, f->dropped, mmpool_now_ns());
+    if (err != MMP__GST_PACE_NO_ERR) {
+        GST_LOG_OBJECT(self,
+                       "frame %" G_GUINT64_FORMAT ": committed %+" G_GINT64_FORMAT
+                       " us from when it was due, %s",
+                       f->seq, err / 1000, watching ? "caught" : "woken for");
     }
-    gint64 d = (t - self->last_commit_ns) / steps;
-    self->last_commit_ns = t;
-    if (self->due_ns == 0) {
-        self->interval_ns = d;
-        self->due_ns = t + d;
-        return;
-    }
-    gint64 due = self->due_ns + (steps - 1) * self->interval_ns;
-    gint64 err = t - due;
-    GST_LOG_OBJECT(self,
-                   "frame %" G_GUINT64_FORMAT ": committed %+" G_GINT64_FORMAT
-                   " us from when it was due, %s",
-                   f->seq, err / 1000, watching ? "caught" : "woken for");
-    if (err >= self->interval_ns / 2 || err <= -self->interval_ns / 2) {
-        self->interval_ns = d;
-        self->due_ns = t + d;
-        return;
-    }
-    self->interval_ns = MAX(self->interval_ns + err / 32, 1);
-    self->due_ns = due + err / 8 + self->interval_ns;
 }
 
 /* Makes and frees a buffer like the one wrap() makes: run as a spin window
@@ -389,13 +346,13 @@ static gboolean spin_window(const GstMmpoolSrc *self, guint64 now, guint64 *open
                             guint64 *close_ns) {
     /* Due at most an interval (SPIN_MAX_US) and a bit after the last
      * commit, which was before now: a window further off is no window. */
-    if (self->spin_us == 0 || self->due_ns == 0 ||
-        self->due_ns > (gint64)now + 2 * (gint64)SPIN_MAX_US * 1000) {
+    if (self->spin_us == 0 || self->pace.due_ns == 0 ||
+        self->pace.due_ns > (gint64)now + 2 * (gint64)SPIN_MAX_US * 1000) {
         return FALSE;
     }
     gint64 half = (gint64)self->spin_us * 500;
-    *open_ns = (guint64)MAX(self->due_ns - half, 0);
-    *close_ns = (guint64)(self->due_ns + half);
+    *open_ns = (guint64)MAX(self->pace.due_ns - half, 0);
+    *close_ns = (guint64)(self->pace.due_ns + half);
     return TRUE;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation stage: applies each mutant in tests/mutants/list (one small patch
-# of src/ each) to a scratch copy of the source tree, rebuilds incrementally
-# and runs the test the list names as its killer. Fails if a mutant
+# of src/, or of gst/pace.c, each) to a scratch copy of the source tree,
+# rebuilds incrementally and runs the test the list names as its killer. Fails if a mutant
 # survives, if its patch no longer applies (the code it patches moved: update
 # the patch and the list), if a mutant does not build, or if a listed test
 # does not pass on the unmutated sources.
@@ -79,7 +79,7 @@ for e in "${entries[@]}"; do
   fi
   # --fuzz=0: context that changed is a failure, not a guess.
   if ! patch -d "$tree" -p1 --fuzz=0 --dry-run --quiet <"$patch" >/dev/null; then
-    echo "mutants: $(basename "$patch") no longer applies to src/: the code it mutates moved;"
+    echo "mutants: $(basename "$patch") no longer applies: the code it mutates moved;"
     echo "         update the patch (and tests/mutants/list)"
     exit 1
   fi
