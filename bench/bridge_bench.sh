@@ -69,6 +69,28 @@ value() {
   echo "$v"
 }
 
+# reap PID WHAT: waits for PID, which was sent SIGTERM, 5 s at most; one
+# that has not exited by then is killed and named, so a hang says which
+# process hung instead of running into the caller's time limit.
+reap() {
+  local t st line
+  for ((t = 0; t < 50; t++)); do
+    # A child that has exited stays a zombie (state Z, the field after
+    # the command's name in parentheses) until waited for.
+    line=""
+    read -r line 2>/dev/null <"/proc/$1/stat" || true
+    st=${line##*) }
+    st=${st%% *}
+    [ -z "$st" ] || [ "$st" = Z ] && break
+    sleep 0.1
+  done
+  if [ -n "$st" ] && [ "$st" != Z ]; then
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    die "$2 did not exit within 5 s of SIGTERM"
+  fi
+  wait "$1" || die "$2 exited $? after SIGTERM"
+}
 # raw FPS N OUT: one PUSH/PULL run of N frames, its result line in OUT.
 raw() {
   local ep=tcp://127.0.0.1:$((port++))
@@ -95,8 +117,8 @@ bridge() {
   "$peer" write "$dir/a" "$n" "$1" fast
   wait "$check" || die "the reader of $dir/b failed"
   kill -TERM "$s" "$r" 2>/dev/null || die "a bridge had stopped before its run ended"
-  wait "$s" || die "bridge send exited $? after SIGTERM"
-  wait "$r" || die "bridge recv exited $? after SIGTERM"
+  reap "$s" "bridge send"
+  reap "$r" "bridge recv"
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
