@@ -147,7 +147,8 @@ enum {
 /** \var MMPOOL_ECANCELED
  * mmpool_interrupt() ended the call */
 /** \var MMPOOL_ESTALE
- * the pool was unlinked (retired), or its file is no longer at its path */
+ * the pool was unlinked (retired), or its file is no longer at its path;
+ * every later call on the handle says so too: close it */
 /** \var MMPOOL_ETOOMANY
  * the table of attached handles is full */
 

@@ -38,6 +38,7 @@ struct mmpool {
     uint32_t read_mode;
     uint64_t owner;        /* the file's owner at open, for mmpool_stat */
     uint64_t path_seen_ns; /* when the file was last found at its path */
+    bool gone;             /* the file was found away from its path: stale for good */
     bool created;          /* this handle created the pool */
     uint64_t cursor;       /* seq of the last frame this handle returned */
     int64_t write_slot;    /* slot of our write loan, -1 if none */

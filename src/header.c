@@ -161,7 +161,7 @@ int mmp__header_open(const char *path, char *full, size_t cap, mmp__file **f, mm
 int mmp__stale(mmpool *p, bool force) {
     /* acquire: pairs with the unlinker's store; nothing is read through it,
      * but a retired pool must not take new frames. */
-    if (atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
+    if (p->gone || atomic_load_explicit(&p->hdr->retired, memory_order_acquire) != 0) {
         return MMPOOL_ESTALE;
     }
     /* Every call looks here: the coarse clock is enough for a once a
@@ -170,8 +170,15 @@ int mmp__stale(mmpool *p, bool force) {
     if (!force && now - p->path_seen_ns < MMP__PATH_CHECK_NS) {
         return 0;
     }
-    /* An error telling where the file is proves nothing: not stale. */
+    /* An error telling where the file is proves nothing: not stale. A
+     * file found away from its path was removed or replaced, or is being
+     * unlinked: mmpool_unlink moves the file aside before it sets the
+     * retired flag, so a call that looked at the path in between would
+     * otherwise be told ESTALE and the next one, not looking for another
+     * second, would go on (a write committed into a pool being retired).
+     * Remembered, so the handle stays stale, as it would once retired. */
     if (mmp__file_at_path(p->file) == 0) {
+        p->gone = true;
         return MMPOOL_ESTALE;
     }
     p->path_seen_ns = now;

@@ -683,6 +683,41 @@ static void test_unlinked_pool_gives_estale(void **state) {
     mmpool_close(p);
 }
 
+/* A handle that found its file away from its path stays stale: mmpool_unlink
+ * moves the file aside before it sets the retired flag, and a read that
+ * looked at the path in between (it found nothing, so it looked) said
+ * ESTALE; a write right after it, which would not look again for a second,
+ * must not commit into the pool being retired. A rename stands for the
+ * unlinker stopped between its two steps. The handle stays stale even when
+ * the file comes back: it cannot tell that file from a replacement. */
+static void test_a_handle_that_found_its_file_gone_stays_stale(void **state) {
+    fixture *fx = *state;
+    char aside[300];
+    snprintf(aside, sizeof aside, "%s.aside", fx->path);
+    mmpool *p = create(fx->path, 64, 2);
+    char buf[64] = {0};
+    assert_int_equal(mmpool_try_write(p, buf, 8), MMPOOL_OK);
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_OK);
+    assert_int_equal(rename(fx->path, aside), 0);
+    /* Nothing new to read: the read looks at the path. */
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_try_write(p, buf, 8), MMPOOL_ESTALE);
+    void *loan;
+    assert_int_equal(mmpool_write_acquire(p, &loan, NULL, 0), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_flush(p), MMPOOL_ESTALE);
+    assert_int_equal(rename(aside, fx->path), 0);
+    assert_int_equal(mmpool_try_write(p, buf, 8), MMPOOL_ESTALE);
+    assert_int_equal(mmpool_try_read(p, buf, sizeof buf, NULL), MMPOOL_ESTALE);
+    mmpool_close(p);
+    /* Nothing was committed after the first frame. */
+    mmpool_options o = {0};
+    assert_int_equal(mmpool_open(&p, fx->path, &o), MMPOOL_OK);
+    uint64_t seq = 0;
+    assert_int_equal(mmpool_last_seq(p, &seq), MMPOOL_OK);
+    assert_int_equal(seq, 1);
+    mmpool_close(p);
+}
+
 /* Entries of the directory of path whose names start with ".mmpool-": the
  * Windows backend's pools in passing (being created, or removed while in
  * use); none stay once every handle is closed. */
@@ -857,6 +892,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_handle_table_full_is_etoomany, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlinked_pool_gives_estale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_handle_that_found_its_file_gone_stays_stale, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unlinked_pool_in_use_frees_its_path_at_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retired_pool_at_path_counts_as_absent, setup,
