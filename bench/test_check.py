@@ -154,6 +154,20 @@ class Judging(unittest.TestCase):
         rows_of(doc, "BM_event_wake_latency_64B/")[0]["p50_us"] = 27.0  # 1.35 x 20
         self.assert_fails(doc, {"T8"}, "p50 27.0/20.0 us = 1.35 x")
 
+    def test_stream_fill_floor_is_noted_under_t1_and_never_judged(self):
+        doc = good_run()
+        doc["benchmarks"].append(row("BM_stream_fill/bytes:%d" % FULLHD, real_time=0.65e6))
+        rc, out, lines = self.judged(doc)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("(floor, streaming stores alone (no source read): 650 us = 0.65 x memcpy_in "
+                      "(9.6 GB/s; 0.80 x memcpy_in needs 7.8 GB/s))", "\n".join(lines["T1"]))
+        # An errored fill says so in the note; T1 is judged as before.
+        doc = errored(doc, "BM_stream_fill/")
+        rc, out, lines = self.judged(doc)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("floor, streaming stores alone: ", "\n".join(lines["T1"]))
+        self.assertIn("no pool: boom", "\n".join(lines["T1"]))
+
     def test_errored_case_fails_its_target(self):
         doc = errored(good_run(), "BM_try_write/bytes:%d/" % FULLHD)
         self.assert_fails(doc, {"T1"}, "reported an error: no pool: boom")
