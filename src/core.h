@@ -32,6 +32,7 @@ struct mmpool {
     uint32_t count;
     uint32_t index;       /* our entry's index */
     uint64_t pin_bit;     /* 1 << index: our pin in slot state words */
+    bool readers_busy;    /* another handle pinned a slot at our last claim */
     uint64_t writer_bits; /* (index + 1) << MMP__WRITER_SHIFT: our claim */
     uint32_t nonce;       /* of our last commit-lock hold; see lock_value() */
     uint32_t locked;      /* the commit-lock value we hold, 0 if none */

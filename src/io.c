@@ -202,7 +202,7 @@ int mmpool_write(mmpool *pool, const void *data, size_t len, int timeout_ms) {
         return rc;
     }
     if (len != 0) {
-        mmp__copy_to_slot(mmp__slot_data(pool, slot), data, len);
+        mmp__copy_to_slot(mmp__slot_data(pool, slot), data, len, pool->readers_busy);
     }
     return publish(pool, slot, len, &b);
 }

@@ -210,10 +210,12 @@ int mmp__event_wait(mmp__file *const files[], size_t count, int timeout_ms);
  * allows, a large frame goes to memory with streaming stores that bypass
  * the cache (src/arch/copy_x86_64.c); elsewhere, and below a measured size,
  * memcpy. Every store is ordered before the caller's next store, so the
- * release that publishes the frame covers them. $MMPOOL_COPY=memcpy turns
- * streaming off.
+ * release that publishes the frame covers them. read_soon: a reader is
+ * taking frames right behind the writer (it held a slot as this one was
+ * claimed), so the frame is written through the cache, from which that
+ * reader will copy it. $MMPOOL_COPY=memcpy turns streaming off.
  */
-void mmp__copy_to_slot(void *dst, const void *src, size_t len);
+void mmp__copy_to_slot(void *dst, const void *src, size_t len, bool read_soon);
 
 /*
  * The page size, when larger than MMP__PAGE, that the file system holding

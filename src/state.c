@@ -51,6 +51,7 @@ static uint64_t repair_reserved(mmpool *p, uint32_t i, uint64_t state) {
 static int64_t oldest_free(mmpool *p, uint64_t *seq) {
     int64_t best = -1;
     uint64_t best_seq = UINT64_MAX;
+    uint64_t pins = 0;
     for (uint32_t i = 0; i < p->count; i++) {
         uint64_t state = atomic_load_explicit(&p->slots[i].state, memory_order_relaxed);
         if ((state & MMP__STATE_RESERVED) != 0) {
@@ -59,6 +60,7 @@ static int64_t oldest_free(mmpool *p, uint64_t *seq) {
             state = repair_reserved(p, i, state);
         }
         if (state != 0) {
+            pins |= state & MMP__PIN_MASK;
             continue;
         }
         uint64_t s = atomic_load_explicit(&p->slots[i].seq, memory_order_relaxed);
@@ -67,6 +69,10 @@ static int64_t oldest_free(mmpool *p, uint64_t *seq) {
             best_seq = s;
         }
     }
+    /* A hint for the copy into the slot (mmp__copy_to_slot): a reader
+     * holding a slot now is copying or using a recent frame, and will take
+     * the next one as soon as it is done. Damage can only mislead it. */
+    p->readers_busy = (pins & ~p->pin_bit) != 0;
     *seq = best_seq;
     return best;
 }

@@ -6,6 +6,7 @@
 
 #include "../platform.h"
 
-void mmp__copy_to_slot(void *dst, const void *src, size_t len) {
+void mmp__copy_to_slot(void *dst, const void *src, size_t len, bool read_soon) {
+    (void)read_soon;
     memcpy(dst, src, len);
 }

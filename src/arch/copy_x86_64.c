@@ -105,15 +105,15 @@ static choice choose(void) {
     return avx ? CHOICE_AVX : CHOICE_SSE2;
 }
 
-void mmp__copy_to_slot(void *dst, const void *src, size_t len) {
+void mmp__copy_to_slot(void *dst, const void *src, size_t len, bool read_soon) {
     int c = atomic_load_explicit(&chosen, memory_order_relaxed);
     if (c == CHOICE_UNSET) {
         /* Two threads may get here at once; both store the same value. */
         c = (int)choose();
         atomic_store_explicit(&chosen, c, memory_order_relaxed);
     }
-    bool small = (uint64_t)len < MMP__STREAM_MIN;
-    if (c == CHOICE_MEMCPY || (small && (c == CHOICE_SSE2 || c == CHOICE_AVX))) {
+    bool cached = (uint64_t)len < MMP__STREAM_MIN || read_soon;
+    if (c == CHOICE_MEMCPY || (cached && (c == CHOICE_SSE2 || c == CHOICE_AVX))) {
         memcpy(dst, src, len);
         return;
     }
