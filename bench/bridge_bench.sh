@@ -69,22 +69,26 @@ value() {
   echo "$v"
 }
 
+# running PID: whether PID is one of this shell's jobs still running. The
+# shell's job table, not /proc: bash reaps an exited job at once and keeps
+# its status for `wait`, and its PID may meanwhile go to another process.
+running() {
+  local p
+  for p in $(jobs -rp); do
+    [ "$p" = "$1" ] && return 0
+  done
+  return 1
+}
 # reap PID WHAT: waits for PID, which was sent SIGTERM, 5 s at most; one
 # that has not exited by then is killed and named, so a hang says which
 # process hung instead of running into the caller's time limit.
 reap() {
-  local t st line
+  local t
   for ((t = 0; t < 50; t++)); do
-    # A child that has exited stays a zombie (state Z, the field after
-    # the command's name in parentheses) until waited for.
-    line=""
-    read -r line 2>/dev/null <"/proc/$1/stat" || true
-    st=${line##*) }
-    st=${st%% *}
-    [ -z "$st" ] || [ "$st" = Z ] && break
+    running "$1" || break
     sleep 0.1
   done
-  if [ -n "$st" ] && [ "$st" != Z ]; then
+  if running "$1"; then
     kill -9 "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
     die "$2 did not exit within 5 s of SIGTERM"

@@ -21,9 +21,10 @@
 //                              as the pool has slots).
 //   BM_memcpy_out/bytes:N      memcpy from those shared buffers into a private buffer.
 //   BM_stream_fill/bytes:6220800
-//                              (x86-64) streaming stores (SSE2, as try_write's copy) of a
-//                              constant into those shared buffers, no source read: the
-//                              floor under try_write's Full-HD copy (T1's note).
+//                              (x86-64) SSE2 streaming stores of a constant into those
+//                              shared buffers, no source read: the floor under try_write's
+//                              Full-HD copy (T1's note; try_write streams with AVX where the
+//                              CPU has it, no faster here: the copy is bound by memory).
 //   BM_try_write/bytes:N       mmpool_try_write into a pool in /dev/shm (3 slots of N bytes,
 //                              no reader; its slots rotate like the baseline's buffers).
 //   BM_try_read/bytes:N/manual_time

@@ -22,7 +22,7 @@ GST_DEBUG_CATEGORY_STATIC(mmpoolsrc_debug);
 
 /* Most microseconds of the spin property: a window as long as the
  * longest interval the pace is learnt from (1 s). */
-#define SPIN_MAX_US (MMP__GST_PACE_MAX_NS / 1000)
+#define SPIN_MAX_US ((guint)(MMP__GST_PACE_MAX_NS / 1000))
 
 /* In the spin window, one poll() of the event descriptor per this many
  * looks at the newest seq (a few microseconds apart). */

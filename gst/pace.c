@@ -46,12 +46,14 @@ int64_t mmp__gst_pace_learn(mmp__gst_pace *p, uint64_t commit_ns, uint64_t dropp
         mmp__gst_pace_forget(p, t);
         return MMP__GST_PACE_NO_ERR;
     }
-    int64_t err = p->due_ns != 0 ? t - p->due_ns : MMP__GST_PACE_NO_ERR;
+    int64_t err =
+        p->due_ns != 0 ? t - (p->due_ns + (steps - 1) * p->step_ns) : MMP__GST_PACE_NO_ERR;
     int64_t d = (t - p->last_ns) / steps;
     p->intervals[p->next] = d > 0 ? d : 1;
     p->next = (p->next + 1) % MMP__GST_PACE_SPAN;
     p->n = p->n < MMP__GST_PACE_SPAN ? p->n + 1 : MMP__GST_PACE_SPAN;
     p->last_ns = t;
-    p->due_ns = t + median_interval(p);
+    p->step_ns = median_interval(p);
+    p->due_ns = t + p->step_ns;
     return err;
 }

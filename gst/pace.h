@@ -27,6 +27,7 @@ typedef struct mmp__gst_pace {
     unsigned n;                            /* intervals held, at most SPAN */
     unsigned next;                         /* where the next interval goes */
     int64_t due_ns;                        /* when the next frame is due, 0: not known */
+    int64_t step_ns;                       /* the interval due_ns was predicted with */
 } mmp__gst_pace;
 
 /* Forgets every interval; last_ns (0: none) is the commit time the next
@@ -40,8 +41,9 @@ void mmp__gst_pace_forget(mmp__gst_pace *p, int64_t last_ns);
  * MMP__GST_PACE_MAX_NS per step after it comes from a writer whose clock
  * or pace cannot be followed (or from a hostile one): it teaches nothing
  * and restarts the learning. Returns how far the frame came after the
- * moment it was due (negative: before), or MMP__GST_PACE_NO_ERR when no
- * moment was due or the commit time was refused. */
+ * moment it was due (negative: before; after `dropped` frames, the moment
+ * as many intervals later), or MMP__GST_PACE_NO_ERR when no moment was
+ * due or the commit time was refused. */
 int64_t mmp__gst_pace_learn(mmp__gst_pace *p, uint64_t commit_ns, uint64_t dropped,
                             uint64_t now_ns);
 

@@ -148,7 +148,8 @@ enum {
  * mmpool_interrupt() ended the call */
 /** \var MMPOOL_ESTALE
  * the pool was unlinked (retired), or its file is no longer at its path;
- * every later call on the handle says so too: close it */
+ * from then on the handle's reads, writes, waits and flushes say so too:
+ * close it */
 /** \var MMPOOL_ETOOMANY
  * the table of attached handles is full */
 

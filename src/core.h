@@ -96,10 +96,11 @@ int mmp__access_check(mmp__file *f, uint32_t flags, uint64_t *owner);
 int mmp__header_open(const char *path, char *full, size_t cap, mmp__file **f, mmp__header *h,
                      mmp__geometry *g);
 /* MMPOOL_ESTALE if the pool was retired, or if its file is no longer at its
- * path (removed or replaced by other means than mmpool_unlink); else 0.
- * The path is looked at (system calls) when force is set, or when a second
- * has passed since the last look: a call that succeeds makes none for it,
- * one that would report "nothing there" forces it. */
+ * path (removed or replaced by other means than mmpool_unlink, or being
+ * unlinked); else 0. The path is looked at (system calls) when force is
+ * set, or when a second has passed since the last look: a call that
+ * succeeds makes none for it, one that would report "nothing there" forces
+ * it. A look that found the file gone is remembered: stale for good. */
 int mmp__stale(mmpool *p, bool force);
 
 /* The bits of a slot state word that no protocol step ever sets: reserved

@@ -123,7 +123,8 @@ static int check_behind(const char *path, copier *c) {
     mmpool_options o = {.slot_capacity = CAPACITY, .slot_count = 2, .flags = MMPOOL_CREATE};
     mmpool *w = NULL, *holder = NULL, *r = NULL;
     int rc = 0;
-    if (mmpool_open(&w, behind, &o) != MMPOOL_OK || mmpool_open(&holder, behind, NULL) != 0 ||
+    if (mmpool_open(&w, behind, &o) != MMPOOL_OK ||
+        mmpool_open(&holder, behind, NULL) != MMPOOL_OK ||
         mmpool_open(&r, behind, NULL) != MMPOOL_OK) {
         rc = 30;
     }
