@@ -3,7 +3,9 @@
  * back, so a large one is written with non-temporal (streaming) stores:
  * they go to memory without first reading each line into the cache and
  * without evicting what the cache holds. Below MMP__STREAM_MIN a frame
- * still fits the cache well and plain memcpy is faster. Every x86-64 CPU
+ * still fits the cache well and plain memcpy is faster; so it is when a
+ * reader is right behind the writer (read_soon), which then copies the
+ * frame from the cache. Every x86-64 CPU
  * has SSE2; AVX stores 32 bytes at a time where the CPU has it (measured:
  * no faster than SSE2 here, the copy is bound by memory). The choice is
  * made once, at the first copy, from the CPU and $MMPOOL_COPY.
